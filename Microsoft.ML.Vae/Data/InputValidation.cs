@@ -1,0 +1,24 @@
+namespace Microsoft.ML.Vae;
+
+/// <summary>Checks of user data against a model, with messages that name the row and column at fault.</summary>
+internal static class InputValidation
+{
+    public static void CheckBatch(ReadOnlySpan<float> x, int rows, int columns, DecoderKind decoder, string parameterName, int firstRowIndex = 0)
+    {
+        if (rows < 1) throw new ArgumentException("The data has no rows: at least one row is needed.", parameterName);
+        if (x.Length != (long)rows * columns)
+            throw new ArgumentException($"Expected {rows} rows of {columns} features ({(long)rows * columns} values) but got {x.Length} values: every row must have exactly {columns} features, as the model was trained with.", parameterName);
+        for (int r = 0; r < rows; r++)
+        {
+            var row = x.Slice(r * columns, columns);
+            for (int c = 0; c < columns; c++)
+            {
+                float v = row[c];
+                if (!float.IsFinite(v))
+                    throw new ArgumentException($"Row {firstRowIndex + r}, column {c} is {v}: features must be finite numbers; impute or drop missing values first.", parameterName);
+                if (decoder == DecoderKind.Bernoulli && (v < 0 || v > 1))
+                    throw new ArgumentException($"Row {firstRowIndex + r}, column {c} is {v}, outside [0, 1]: the Bernoulli decoder needs features in [0, 1]; scale them (min-max) or use DecoderKind.Gaussian.", parameterName);
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+using Microsoft.ML.Vae.Engine.Managed;
+using Microsoft.ML.Vae.Model;
+
+namespace Microsoft.ML.Vae.Engine;
+
+/// <summary>Creates the engine the options ask for.</summary>
+internal static class BackendFactory
+{
+    public static IVaeBackend Create(ParameterLayout layout, EngineKind engine, int threads, string? device = null, bool fallbackToCpu = true) =>
+        engine switch
+        {
+            EngineKind.Managed => new ManagedBackend(layout, threads),
+            EngineKind.LibTorch => throw new NotSupportedException("The libtorch engine is not built into this version of Microsoft.ML.Vae; use EngineKind.Managed."),
+            _ => throw new ArgumentOutOfRangeException(nameof(engine), engine, "Unknown engine."),
+        };
+}

@@ -1,0 +1,83 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Microsoft.ML.Vae.Mathematics;
+
+/// <summary>
+/// Seeded xoshiro256** generator. A source is identified by (seed, stream): independent streams let parallel work
+/// (one stream per row or per batch) draw the same numbers whatever the thread count or chunking.
+/// </summary>
+internal sealed class RandomSource
+{
+    private ulong _s0, _s1, _s2, _s3;
+    private float[] _scratch = [];
+
+    public RandomSource(int seed, long stream = 0)
+    {
+        // SplitMix64 expands (seed, stream) into the 256-bit state, as the xoshiro authors recommend.
+        ulong x = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)stream * 0xD1B54A32D192ED03UL ^ 0x2545F4914F6CDD1DUL);
+        _s0 = SplitMix(ref x); _s1 = SplitMix(ref x); _s2 = SplitMix(ref x); _s3 = SplitMix(ref x);
+    }
+
+    private static ulong SplitMix(ref ulong x)
+    {
+        ulong z = x += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    public ulong NextUInt64()
+    {
+        ulong result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
+        ulong t = _s1 << 17;
+        _s2 ^= _s0; _s3 ^= _s1; _s1 ^= _s2; _s0 ^= _s3; _s2 ^= t;
+        _s3 = BitOperations.RotateLeft(_s3, 45);
+        return result;
+    }
+
+    /// <summary>Uniform in [0, 1) with 24 random bits.</summary>
+    public float NextFloat() => (NextUInt64() >> 40) * (1f / (1 << 24));
+
+    /// <summary>Uniform integer in [0, bound).</summary>
+    public int NextInt(int bound) => (int)((NextUInt64() >> 33) % (ulong)bound);
+
+    public void FillUniform(Span<float> values, float low, float high)
+    {
+        for (int i = 0; i < values.Length; i++) values[i] = low + (high - low) * NextFloat();
+    }
+
+    /// <summary>Standard normal draws by the Box-Muller transform, vectorised over the span.</summary>
+    public void FillNormal(Span<float> values)
+    {
+        int half = (values.Length + 1) / 2;
+        if (_scratch.Length < 2 * half) _scratch = new float[2 * half];
+        var radius = _scratch.AsSpan(0, half);
+        var angle = _scratch.AsSpan(half, half);
+        for (int i = 0; i < half; i++)
+        {
+            radius[i] = 1f - NextFloat(); // (0, 1]: log stays finite
+            angle[i] = 2f * NextFloat();
+        }
+        TensorPrimitives.Log(radius, radius);
+        TensorPrimitives.Multiply(radius, -2f, radius);
+        TensorPrimitives.Sqrt(radius, radius);
+        var cos = values[..half];
+        var sin = values[half..];
+        // The two halves of the output take the cosine and sine branches; an odd length drops the last sine.
+        TensorPrimitives.SinPi(angle[..sin.Length], sin);
+        TensorPrimitives.Multiply(sin, radius[..sin.Length], sin);
+        TensorPrimitives.CosPi(angle, cos);
+        TensorPrimitives.Multiply(cos, radius, cos);
+    }
+
+    /// <summary>Fisher-Yates shuffle.</summary>
+    public void Shuffle(Span<int> items)
+    {
+        for (int i = items.Length - 1; i > 0; i--)
+        {
+            int j = NextInt(i + 1);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using Microsoft.ML.Vae.Engine;
+using Microsoft.ML.Vae.Mathematics;
+using Microsoft.ML.Vae.Model;
+
+namespace Microsoft.ML.Vae;
+
+/// <summary>
+/// Trains a VAE (K = 1) or an IWAE (K &gt; 1) with Adam on minibatches reshuffled every epoch. Everything random
+/// (initialisation, shuffling, binarisation, noise) comes from <see cref="VaeTrainerOptions.Seed"/>, drawn on the host
+/// and handed to the engine, so the same seed and thread count give identical weights on every run.
+/// </summary>
+public sealed class VaeTrainer
+{
+    // Independent random streams of one seed, so adding a use of randomness never shifts another.
+    private const long InitializationStream = 1, ShuffleStream = 2, BinarizationStream = 3, NoiseStream = 4, SplitStream = 5, ValidationNoiseStream = 6;
+
+    private readonly VaeModelOptions _modelOptions;
+    private readonly VaeTrainerOptions _options;
+
+    public VaeTrainer(VaeModelOptions modelOptions, VaeTrainerOptions trainerOptions)
+    {
+        ArgumentNullException.ThrowIfNull(modelOptions);
+        ArgumentNullException.ThrowIfNull(trainerOptions);
+        modelOptions.Validate();
+        trainerOptions.Validate();
+        if (trainerOptions.Binarization != Binarization.None && modelOptions.Decoder != DecoderKind.Bernoulli)
+            throw new ArgumentException($"Binarization {trainerOptions.Binarization} applies only to the Bernoulli decoder; use Binarization.None with a Gaussian decoder.", nameof(trainerOptions));
+        _modelOptions = modelOptions.Clone();
+        _options = trainerOptions.Clone();
+    }
+
+    /// <summary>
+    /// Trains on the rows of <paramref name="data"/> and returns the model (with the best validation weights when a
+    /// validation split is used). Throws <see cref="OperationCanceledException"/> between batches when cancelled and
+    /// <see cref="TrainingDivergedException"/> if the bound stops being finite; no model is returned then.
+    /// </summary>
+    public VaeModel Fit(FeatureMatrix data, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.Rows == 0) throw new ArgumentException("The training data has no rows: at least one row is needed.", nameof(data));
+        InputValidation.CheckBatch(data.Values, data.Rows, data.Columns, _modelOptions.Decoder, nameof(data));
+
+        int features = data.Columns, latent = _modelOptions.LatentSize, k = _options.SampleCount;
+        int threads = _options.ResolvedThreads;
+        var layout = new ParameterLayout(_modelOptions, features);
+        using var backend = BackendFactory.Create(layout, _options.Engine, threads, _options.Device, _options.FallbackToCpu);
+        backend.SetParameters(layout.Initialize(new RandomSource(_options.Seed, InitializationStream)));
+
+        var rows = Enumerable.Range(0, data.Rows).ToArray();
+        int validationCount = (int)(data.Rows * _options.ValidationFraction);
+        if (validationCount > 0) new RandomSource(_options.Seed, SplitStream).Shuffle(rows);
+        var validationRows = rows[^validationCount..];
+        var trainingRows = rows[..^validationCount];
+        if (trainingRows.Length == 0)
+            throw new ArgumentException($"ValidationFraction {_options.ValidationFraction} leaves no training rows out of {data.Rows}.", nameof(data));
+
+        float[] values = _options.Binarization == Binarization.Threshold ? Threshold(data.Values, _options.BinarizationThreshold) : data.Values;
+        var shuffle = new RandomSource(_options.Seed, ShuffleStream);
+        var binarization = new RandomSource(_options.Seed, BinarizationStream);
+        var noiseSource = new RandomSource(_options.Seed, NoiseStream);
+        int batchSize = Math.Min(_options.BatchSize, trainingRows.Length);
+        int batches = (trainingRows.Length + batchSize - 1) / batchSize;
+        var batch = new float[batchSize * features];
+        var noise = new float[batchSize * k * latent];
+        var bounds = new float[batchSize];
+        var objective = new ObjectiveSettings(_options.AnalyticKl);
+
+        var history = new List<EpochSummary>();
+        float[]? best = null;
+        double bestValidation = double.NegativeInfinity;
+        int epochsWithoutImprovement = 0;
+        long step = 0;
+        var clock = Stopwatch.StartNew();
+
+        for (int epoch = 1; epoch <= _options.Epochs; epoch++)
+        {
+            shuffle.Shuffle(trainingRows);
+            double boundSum = 0;
+            int rowsSeen = 0;
+            for (int b = 0; b < batches; b++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int start = b * batchSize, count = Math.Min(batchSize, trainingRows.Length - start);
+                Gather(values, features, trainingRows.AsSpan(start, count), batch,
+                    _options.Binarization == Binarization.Dynamic ? binarization : null);
+                noiseSource.FillNormal(noise.AsSpan(0, count * k * latent));
+                var adam = new AdamSettings(_options.LearningRate, _options.Beta1, _options.Beta2, _options.Epsilon, ++step);
+                backend.TrainStep(batch.AsSpan(0, count * features), count, noise.AsSpan(0, count * k * latent), k, objective, adam, bounds);
+                double batchSum = 0;
+                for (int i = 0; i < count; i++) batchSum += bounds[i];
+                if (!double.IsFinite(batchSum))
+                    throw new TrainingDivergedException(
+                        $"Training diverged at epoch {epoch}, batch {b + 1}: the bound became {batchSum}. Lower LearningRate (now {_options.LearningRate}), " +
+                        "scale the features, or use a smaller DecoderVariance range; no model was produced.");
+                boundSum += batchSum;
+                rowsSeen += count;
+                progress?.Report(new TrainingProgress(epoch, _options.Epochs, b + 1, batches, boundSum / rowsSeen, history.LastOrDefault()?.ValidationBound, clock.Elapsed));
+            }
+
+            double? validation = null;
+            if (validationCount > 0)
+            {
+                validation = ValidationBound(backend, values, features, validationRows, k, latent);
+                if (validation > bestValidation)
+                {
+                    bestValidation = validation.Value;
+                    best ??= new float[layout.Count];
+                    backend.GetParameters(best);
+                    epochsWithoutImprovement = 0;
+                }
+                else epochsWithoutImprovement++;
+            }
+            history.Add(new EpochSummary(epoch, boundSum / rowsSeen, validation, clock.Elapsed));
+            progress?.Report(new TrainingProgress(epoch, _options.Epochs, batches, batches, boundSum / rowsSeen, validation, clock.Elapsed));
+            if (validationCount > 0 && epochsWithoutImprovement >= _options.EarlyStoppingPatience) break;
+        }
+
+        var parameters = best ?? new float[layout.Count];
+        if (best is null) backend.GetParameters(parameters);
+        return new VaeModel(_modelOptions.Clone(), layout, parameters, history, threads);
+    }
+
+    /// <summary>Mean L_K over the validation rows, with noise fixed across epochs so epochs compare fairly.</summary>
+    private double ValidationBound(IVaeBackend backend, float[] values, int features, int[] validationRows, int k, int latent)
+    {
+        const int chunk = 100;
+        var noiseSource = new RandomSource(_options.Seed, ValidationNoiseStream);
+        var batch = new float[chunk * features];
+        var noise = new float[chunk * k * latent];
+        var weights = new float[chunk * k];
+        double sum = 0;
+        for (int start = 0; start < validationRows.Length; start += chunk)
+        {
+            int count = Math.Min(chunk, validationRows.Length - start);
+            Gather(values, features, validationRows.AsSpan(start, count), batch, null);
+            noiseSource.FillNormal(noise.AsSpan(0, count * k * latent));
+            backend.LogWeights(batch.AsSpan(0, count * features), count, noise.AsSpan(0, count * k * latent), k, weights);
+            for (int r = 0; r < count; r++) sum += LogSpace.LogMeanExp(weights.AsSpan(r * k, k));
+        }
+        return sum / validationRows.Length;
+    }
+
+    private static void Gather(float[] values, int features, ReadOnlySpan<int> rows, float[] batch, RandomSource? binarization)
+    {
+        for (int i = 0; i < rows.Length; i++)
+        {
+            var source = values.AsSpan(rows[i] * features, features);
+            var target = batch.AsSpan(i * features, features);
+            if (binarization is null) { source.CopyTo(target); continue; }
+            for (int j = 0; j < features; j++) target[j] = binarization.NextFloat() < source[j] ? 1f : 0f;
+        }
+    }
+
+    private static float[] Threshold(float[] values, float threshold)
+    {
+        var result = new float[values.Length];
+        for (int i = 0; i < values.Length; i++) result[i] = values[i] > threshold ? 1f : 0f;
+        return result;
+    }
+}
+
+/// <summary>Thrown when the training bound becomes NaN or infinite; no model is returned or saved.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);
