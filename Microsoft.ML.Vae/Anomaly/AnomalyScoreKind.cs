@@ -1,0 +1,18 @@
+namespace Microsoft.ML.Vae.Anomaly;
+
+/// <summary>What a <see cref="VaeAnomalyDetector"/> reports as a row's anomaly score (higher = more anomalous).</summary>
+public enum AnomalyScoreKind
+{
+    /// <summary>
+    /// -log p(x), the IWAE estimate. Sound for tabular data; on images it ranks simple inputs (few inked pixels) as
+    /// likely whatever they show (Nalisnick et al. 2019), so prefer a corrected score there.
+    /// </summary>
+    NegativeLogLikelihood,
+
+    /// <summary>
+    /// -(log p(x) - log p_background(x)): the likelihood ratio against a second model trained on perturbed copies of the
+    /// training rows (Ren et al. 2019). The background model learns the population-level statistics (how much ink, how
+    /// smooth), so the ratio keeps what is specific to the normal data. Trains two models.
+    /// </summary>
+    LikelihoodRatio,
+}
