@@ -210,10 +210,12 @@ internal sealed class ManagedBackend : IVaeBackend
             }
             else
             {
+                // Normalised importance weights exp(log w − logsumexp), shifted so that very negative log weights
+                // (hundreds of nats on images) do not underflow to 0/0 as an unshifted softmax would.
                 var logWeights = ws.LogWeight.AsSpan(b * k, k);
-                rowBounds[b] = (float)LogSpace.LogMeanExp(logWeights);
-                TensorPrimitives.SoftMax(logWeights, weights);
-                TensorPrimitives.Multiply(weights, -gradientScale, weights);
+                double logSum = LogSpace.LogSumExp(logWeights);
+                rowBounds[b] = (float)(logSum - Math.Log(k));
+                for (int i = 0; i < k; i++) weights[i] = (float)(-gradientScale * Math.Exp(logWeights[i] - logSum));
             }
         }
     }
