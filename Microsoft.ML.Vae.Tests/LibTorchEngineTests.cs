@@ -247,7 +247,7 @@ public sealed class LibTorchEngineTests
     [TestMethod]
     public void NativeErrorsBecomeExceptionsWithTheNativeMessage()
     {
-        var (layout, parameters, x) = Setup(DecoderKind.Bernoulli, Activation.Tanh, false, seed: 51);
+        var (layout, parameters, _) = Setup(DecoderKind.Bernoulli, Activation.Tanh, false, seed: 51);
         var library = LibTorchLibrary.Shared;
         using var model = library.CreateModel(layout, "cpu");
 
