@@ -29,6 +29,9 @@ internal sealed class LibTorchBackend : IVaeBackend
 
     public string Name { get; }
 
+    /// <summary>A GPU wants far larger passes than a CPU's caches; 64k sample rows of the 784-200-200-50 model take ~0.5 GB.</summary>
+    public int ScoringSampleRows => Device.IsCpu ? 4096 : 65536;
+
     public ParameterLayout Layout { get; }
 
     /// <summary>Where the parameters and the computation live.</summary>
