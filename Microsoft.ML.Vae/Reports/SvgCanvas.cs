@@ -86,6 +86,8 @@ internal sealed class SvgCanvas
         svg.Append($"<text x=\"{(Left + Width - Right) / 2}\" y=\"{Height - 10}\" text-anchor=\"middle\" font-size=\"12\">{Escape(_xLabel)}</text>\n");
         svg.Append($"<text transform=\"translate(14,{(Top + Height - Bottom) / 2}) rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">{Escape(_yLabel)}</text>\n");
         svg.Append(_body);
+        if (_legend.Count > 0)
+            svg.Append($"<rect x=\"{Width - Right - 156}\" y=\"{Top + 2}\" width=\"152\" height=\"{16 * _legend.Count + 4}\" fill=\"white\" fill-opacity=\"0.85\"/>\n");
         for (int i = 0; i < _legend.Count; i++)
         {
             int y = Top + 10 + 16 * i;

@@ -3,7 +3,7 @@
 // reconstruction-error baseline fitted on the same images in the same run.
 //
 // dotnet run -c Release --project eng/bench/AnomalyBench -- [--classes 0,1,...] [--epochs 20] [--train-k 5]
-//     [--eval-k 100] [--score LikelihoodRatio] [--decoder Gaussian] [--threads 0] [--data FOLDER] [--out FILE.md]
+//     [--eval-k 100] [--score LikelihoodRatio] [--decoder Gaussian] [--threads 0] [--engine Managed|LibTorch] [--data FOLDER] [--out FILE.md]
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -73,11 +73,11 @@ static double Auroc(float[] scores, bool[] isAnomaly) => AnomalyEvaluator.Evalua
 
 /// <summary>Command-line settings of the benchmark.</summary>
 internal sealed record BenchArguments(int[] Classes, int Epochs, int TrainK, int EvalK, AnomalyScoreKind Score, DecoderKind Decoder,
-    int Threads, string? DataFolder, string? OutputFile)
+    int Threads, EngineKind Engine, string? DataFolder, string? OutputFile)
 {
     public static BenchArguments Parse(string[] args)
     {
-        var result = new BenchArguments(Enumerable.Range(0, 10).ToArray(), 20, 5, 100, AnomalyScoreKind.LikelihoodRatio, DecoderKind.Gaussian, 0, null, null);
+        var result = new BenchArguments(Enumerable.Range(0, 10).ToArray(), 20, 5, 100, AnomalyScoreKind.LikelihoodRatio, DecoderKind.Gaussian, 0, EngineKind.Managed, null, null);
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -90,6 +90,7 @@ internal sealed record BenchArguments(int[] Classes, int Epochs, int TrainK, int
                 "--score" => result with { Score = Enum.Parse<AnomalyScoreKind>(Value(), ignoreCase: true) },
                 "--decoder" => result with { Decoder = Enum.Parse<DecoderKind>(Value(), ignoreCase: true) },
                 "--threads" => result with { Threads = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--engine" => result with { Engine = Enum.Parse<EngineKind>(Value(), ignoreCase: true) },
                 "--data" => result with { DataFolder = Value() },
                 "--out" => result with { OutputFile = Value() },
                 _ => throw new ArgumentException($"Unknown option {args[i]}; see the comment at the top of Program.cs."),
@@ -102,12 +103,12 @@ internal sealed record BenchArguments(int[] Classes, int Epochs, int TrainK, int
     public VaeAnomalyDetectorOptions DetectorOptions() => new()
     {
         Model = new VaeModelOptions { Decoder = Decoder, LearnDecoderVariance = Decoder == DecoderKind.Gaussian, DecoderVariance = MathF.Exp(-2) },
-        Trainer = new VaeTrainerOptions { Epochs = Epochs, SampleCount = TrainK, Threads = Threads, Seed = 1 },
+        Trainer = new VaeTrainerOptions { Epochs = Epochs, SampleCount = TrainK, Threads = Threads, Seed = 1, Engine = Engine },
         Score = Score,
         EvaluationSampleCount = EvalK,
         TargetFalsePositiveRate = 0.05,
     };
 
     public override string ToString() =>
-        $"classes {string.Join(",", Classes)}, epochs {Epochs}, train K {TrainK}, eval K {EvalK}, score {Score}, decoder {Decoder}, threads {(Threads == 0 ? "all" : Threads)}";
+        $"classes {string.Join(",", Classes)}, epochs {Epochs}, train K {TrainK}, eval K {EvalK}, score {Score}, decoder {Decoder}, threads {(Threads == 0 ? "all" : Threads)}, engine {Engine}";
 }

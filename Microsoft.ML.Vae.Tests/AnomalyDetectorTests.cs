@@ -1,0 +1,193 @@
+using Microsoft.ML.Vae.Anomaly;
+using Microsoft.ML.Vae.Mathematics;
+
+namespace Microsoft.ML.Vae.Tests;
+
+[TestClass]
+public class AnomalyDetectorTests
+{
+    private const int Columns = 12;
+
+    private static VaeAnomalyDetectorOptions SmallOptions(AnomalyScoreKind score = AnomalyScoreKind.NegativeLogLikelihood) => new()
+    {
+        Model = new VaeModelOptions { HiddenSizes = [16], LatentSize = 2, Decoder = DecoderKind.Gaussian, LearnDecoderVariance = true, DecoderVariance = 0.05f },
+        Trainer = new VaeTrainerOptions { Epochs = 30, SampleCount = 2, BatchSize = 20, LearningRate = 5e-3f, Threads = 1, Seed = 3 },
+        Score = score,
+        EvaluationSampleCount = 20,
+        CalibrationFraction = 0.2,
+        TargetFalsePositiveRate = 0.05,
+    };
+
+    /// <summary>Rows with no cluster structure: each feature uniform in [0, 1].</summary>
+    private static FeatureMatrix Uniform(int rows, int seed)
+    {
+        var values = new float[rows * Columns];
+        new RandomSource(seed, 8).FillUniform(values, 0, 1);
+        return new FeatureMatrix(values, rows, Columns);
+    }
+
+    private static (FeatureMatrix Rows, bool[] IsAnomaly) Mixed(int normal, int anomalous, int seed)
+    {
+        var a = TestData.Clusters(normal, Columns, seed);
+        var b = Uniform(anomalous, seed);
+        return (new FeatureMatrix([.. a.Values, .. b.Values], normal + anomalous, Columns),
+            [.. Enumerable.Repeat(false, normal), .. Enumerable.Repeat(true, anomalous)]);
+    }
+
+    [TestMethod]
+    [DataRow(AnomalyScoreKind.NegativeLogLikelihood)]
+    [DataRow(AnomalyScoreKind.LikelihoodRatio)]
+    public void RowsUnlikeTheTrainingDataScoreHigherAndTheThresholdKeepsFalsePositivesNearTheTarget(AnomalyScoreKind score)
+    {
+        using var detector = new VaeAnomalyTrainer(SmallOptions(score)).Fit(TestData.Clusters(400, Columns, 1));
+        var (rows, isAnomaly) = Mixed(400, 100, 2);
+
+        var predictions = detector.Predict(rows);
+        var metrics = AnomalyEvaluator.Evaluate(predictions.Select(p => p.Score).ToArray(), isAnomaly, detector.Threshold);
+
+        Assert.IsTrue(metrics.AreaUnderRocCurve > 0.95, $"AUROC {metrics.AreaUnderRocCurve}");
+        Assert.IsTrue(metrics.FalsePositiveRate < 0.15, $"false-positive rate {metrics.FalsePositiveRate} for a 5% target");
+        Assert.IsTrue(metrics.DetectionRate > 0.8, $"detection rate {metrics.DetectionRate}");
+        for (int i = 0; i < predictions.Length; i++)
+            Assert.AreEqual(predictions[i].Score > detector.Threshold, predictions[i].PredictedLabel);
+        Assert.AreEqual(score == AnomalyScoreKind.LikelihoodRatio, detector.BackgroundModel is not null);
+    }
+
+    [TestMethod]
+    public void TheLikelihoodRatioSubtractsTheBackgroundModelsLogLikelihood()
+    {
+        using var detector = new VaeAnomalyTrainer(SmallOptions(AnomalyScoreKind.LikelihoodRatio)).Fit(TestData.Clusters(200, Columns, 1));
+        var rows = Mixed(20, 20, 4).Rows;
+        var own = detector.Model.LogLikelihood(rows, detector.EvaluationSampleCount, detector.ScoringSeed);
+        var background = detector.BackgroundModel!.LogLikelihood(rows, detector.EvaluationSampleCount, detector.ScoringSeed);
+        var scores = detector.Score(rows);
+        for (int i = 0; i < scores.Length; i++) Assert.AreEqual(background[i] - own[i], scores[i], 1e-4);
+    }
+
+    [TestMethod]
+    public void ContaminationSetsTheThresholdToFlagThatFractionOfHeldOutRows()
+    {
+        var options = SmallOptions();
+        options.TargetFalsePositiveRate = null;
+        options.Contamination = 0.2;
+        var (rows, _) = Mixed(320, 80, 5);
+        using var detector = new VaeAnomalyTrainer(options).Fit(rows);
+        // The threshold is an upper quantile of held-out training scores: about 20% of the training rows lie above it.
+        var flagged = detector.Score(rows).Count(s => s > detector.Threshold) / (double)rows.Rows;
+        Assert.IsTrue(flagged > 0.1 && flagged < 0.3, $"{flagged:P1} flagged for a contamination of 20%");
+    }
+
+    [TestMethod]
+    public void CalibrateSetsTheThresholdFromTheGivenRows()
+    {
+        using var detector = new VaeAnomalyTrainer(SmallOptions()).Fit(TestData.Clusters(200, Columns, 1));
+        var rows = TestData.Clusters(200, Columns, 9);
+        detector.Calibrate(rows, 0.1);
+        Assert.IsTrue(detector.Score(rows).Count(s => s > detector.Threshold) <= 20);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => detector.Threshold = double.NaN);
+    }
+
+    [TestMethod]
+    public void ASavedDetectorLoadsWithTheSameScoresThresholdAndSettings()
+    {
+        var options = SmallOptions(AnomalyScoreKind.LikelihoodRatio);
+        options.FeatureScaling = FeatureScaling.Standardize;
+        var data = TestData.Clusters(200, Columns, 1);
+        string folder = Directory.CreateTempSubdirectory().FullName;
+        try
+        {
+            string path = Path.Combine(folder, "detector.vaead");
+            using var detector = new VaeAnomalyTrainer(options).Fit(data);
+            detector.Save(path);
+            using var loaded = VaeAnomalyDetector.Load(path);
+
+            Assert.AreEqual(detector.Threshold, loaded.Threshold);
+            Assert.AreEqual(detector.ScoreKind, loaded.ScoreKind);
+            Assert.AreEqual(detector.EvaluationSampleCount, loaded.EvaluationSampleCount);
+            Assert.AreEqual(FeatureScaling.Standardize, loaded.FeatureScaling);
+            var rows = Mixed(10, 10, 6).Rows;
+            CollectionAssert.AreEqual(detector.Score(rows), loaded.Score(rows));
+            Assert.AreEqual(1, Directory.GetFiles(folder).Length, "no temporary file is left beside the detector");
+        }
+        finally { Directory.Delete(folder, recursive: true); }
+    }
+
+    [TestMethod]
+    public void DamagedOrForeignFilesAreRejectedWithTheReason()
+    {
+        using var detector = new VaeAnomalyTrainer(SmallOptions()).Fit(TestData.Clusters(100, Columns, 1));
+        using var stream = new MemoryStream();
+        detector.Save(stream);
+        var bytes = stream.ToArray();
+
+        var flipped = (byte[])bytes.Clone();
+        flipped[bytes.Length / 2] ^= 0x40;
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => VaeAnomalyDetector.Load(new MemoryStream(flipped))).Message, "checksum");
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => VaeAnomalyDetector.Load(new MemoryStream(bytes[..^40]))).Message, "checksum");
+
+        using var model = new MemoryStream();
+        detector.Model.Save(model);
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => VaeAnomalyDetector.Load(new MemoryStream(model.ToArray()))).Message, "VaeModel.Load");
+
+        string missingFolder = Path.Combine(Path.GetTempPath(), Guid.NewGuid().ToString("N"), "detector.vaead");
+        Assert.ThrowsExactly<DirectoryNotFoundException>(() => detector.Save(missingFolder));
+        Assert.ThrowsExactly<FileNotFoundException>(() => VaeAnomalyDetector.Load(missingFolder));
+    }
+
+    [TestMethod]
+    public void BadOptionsAndInputsNameTheProblem()
+    {
+        var both = SmallOptions();
+        both.Contamination = 0.1;
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => new VaeAnomalyTrainer(both)).Message, "not both");
+
+        var standardizedBernoulli = SmallOptions();
+        standardizedBernoulli.Model.Decoder = DecoderKind.Bernoulli;
+        standardizedBernoulli.Model.LearnDecoderVariance = false;
+        standardizedBernoulli.FeatureScaling = FeatureScaling.Standardize;
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => new VaeAnomalyTrainer(standardizedBernoulli)).Message, "MinMax");
+
+        var k = SmallOptions();
+        k.EvaluationSampleCount = 0;
+        Assert.AreEqual(nameof(VaeAnomalyDetectorOptions.EvaluationSampleCount), Assert.ThrowsExactly<ArgumentException>(() => new VaeAnomalyTrainer(k)).ParamName);
+
+        var tooFew = Assert.ThrowsExactly<ArgumentException>(() => new VaeAnomalyTrainer(SmallOptions()).Fit(TestData.Clusters(30, Columns, 1)));
+        StringAssert.Contains(tooFew.Message, "at least 10");
+
+        var withNaN = TestData.Clusters(100, Columns, 1);
+        withNaN.Values[5 * Columns + 3] = float.NaN;
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => new VaeAnomalyTrainer(SmallOptions()).Fit(withNaN)).Message, "Row 5, column 3");
+
+        using var detector = new VaeAnomalyTrainer(SmallOptions()).Fit(TestData.Clusters(100, Columns, 1));
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => detector.Score(TestData.Clusters(5, Columns + 1, 1))).Message, "trained on 12");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => detector.Predict(new float[3])).Message, "trained on 12");
+    }
+
+    [TestMethod]
+    public void MinMaxScalingLetsTheBernoulliDecoderTakeRawFeatures()
+    {
+        var options = SmallOptions();
+        options.Model = new VaeModelOptions { HiddenSizes = [16], LatentSize = 2 };
+        options.FeatureScaling = FeatureScaling.MinMax;
+        var raw = TestData.Clusters(200, Columns, 1);
+        var shifted = new FeatureMatrix(raw.Values.Select(v => 100 + 40 * v).ToArray(), raw.Rows, Columns);
+        using var detector = new VaeAnomalyTrainer(options).Fit(shifted);
+        var scaled = detector.ScaleFeatures(shifted);
+        Assert.IsTrue(scaled.Values.All(v => v >= 0 && v <= 1));
+        Assert.IsTrue(detector.Score(shifted).All(float.IsFinite));
+    }
+
+    [TestMethod]
+    public void ProgressReportsEveryStageInOrder()
+    {
+        var stages = new List<AnomalyStage>();
+        var progress = new Recorder(p => { if (stages.Count == 0 || stages[^1] != p.Stage) stages.Add(p.Stage); });
+        using var detector = new VaeAnomalyTrainer(SmallOptions(AnomalyScoreKind.LikelihoodRatio)).Fit(TestData.Clusters(100, Columns, 1), progress);
+        CollectionAssert.AreEqual(new[] { AnomalyStage.TrainingModel, AnomalyStage.TrainingBackground, AnomalyStage.Calibrating }, stages);
+    }
+
+    private sealed class Recorder(Action<AnomalyProgress> report) : IProgress<AnomalyProgress>
+    {
+        public void Report(AnomalyProgress value) => report(value);
+    }
+}
