@@ -37,6 +37,7 @@ public class AnomalyDetectorTests
     [TestMethod]
     [DataRow(AnomalyScoreKind.NegativeLogLikelihood)]
     [DataRow(AnomalyScoreKind.LikelihoodRatio)]
+    [DataRow(AnomalyScoreKind.LikelihoodAndLatentDistance)]
     public void RowsUnlikeTheTrainingDataScoreHigherAndTheThresholdKeepsFalsePositivesNearTheTarget(AnomalyScoreKind score)
     {
         using var detector = new VaeAnomalyTrainer(SmallOptions(score)).Fit(TestData.Clusters(400, Columns, 1));
@@ -65,6 +66,66 @@ public class AnomalyDetectorTests
     }
 
     [TestMethod]
+    public void TheCombinedScoreAddsTheStandardisedLatentDistanceToTheStandardisedNegativeLogLikelihood()
+    {
+        var data = TestData.Clusters(300, Columns, 1);
+        using var detector = new VaeAnomalyTrainer(SmallOptions(AnomalyScoreKind.LikelihoodAndLatentDistance)).Fit(data);
+        var (rows, _) = Mixed(40, 40, 4);
+        var scores = detector.Score(rows);
+        var negativeLogLikelihood = detector.Model.LogLikelihood(rows, detector.EvaluationSampleCount, detector.ScoringSeed).Select(v => -(double)v).ToArray();
+        // The score must be exactly a + b·(-log p) + c·distance with positive b and c (both terms standardised).
+        var embeddings = detector.Model.Embed(rows);
+        var distance = detector.LatentDistance!.Latent.SquaredDistance(embeddings);
+        var (a, b, c, residual) = LeastSquares(negativeLogLikelihood, distance.Select(v => (double)v).ToArray(), scores.Select(v => (double)v).ToArray());
+        Assert.IsTrue(b > 0 && c > 0, $"weights {b}, {c}");
+        Assert.IsTrue(residual < 1e-3, $"residual {residual}: the score is not affine in the two terms");
+    }
+
+    /// <summary>Fits y ≈ a + b·u + c·v by the normal equations; returns the weights and the largest residual.</summary>
+    private static (double A, double B, double C, double Residual) LeastSquares(double[] u, double[] v, double[] y)
+    {
+        int n = y.Length;
+        var m = new double[3, 4];
+        for (int i = 0; i < n; i++)
+        {
+            double[] row = [1, u[i], v[i]];
+            for (int r = 0; r < 3; r++)
+            {
+                for (int col = 0; col < 3; col++) m[r, col] += row[r] * row[col];
+                m[r, 3] += row[r] * y[i];
+            }
+        }
+        for (int p = 0; p < 3; p++)
+            for (int r = 0; r < 3; r++)
+            {
+                if (r == p) continue;
+                double f = m[r, p] / m[p, p];
+                for (int col = 0; col < 4; col++) m[r, col] -= f * m[p, col];
+            }
+        double a = m[0, 3] / m[0, 0], b = m[1, 3] / m[1, 1], c = m[2, 3] / m[2, 2];
+        double residual = Enumerable.Range(0, n).Max(i => Math.Abs(y[i] - (a + b * u[i] + c * v[i])));
+        return (a, b, c, residual);
+    }
+
+    [TestMethod]
+    public void TheLatentGaussianMeasuresSquaredMahalanobisDistance()
+    {
+        // Independent coordinates with deviations 1, 2 and 0.5 around (1, -1, 3).
+        const int n = 20000;
+        var noise = TestData.Normal(n * 3, 11);
+        double[] deviation = [1, 2, 0.5], centre = [1, -1, 3];
+        var values = new float[n * 3];
+        for (int i = 0; i < values.Length; i++) values[i] = (float)(centre[i % 3] + deviation[i % 3] * noise[i]);
+        var latent = LatentGaussian.Fit(new FeatureMatrix(values, n, 3));
+
+        var probes = latent.SquaredDistance(new FeatureMatrix([1f, -1f, 3f, 1f, 5f, 3f, 1f, -1f, 2f], 3, 3));
+        Assert.AreEqual(0, probes[0], 0.01, "the centre");
+        Assert.AreEqual(9, probes[1], 0.3, "three deviations along the second axis");
+        Assert.AreEqual(4, probes[2], 0.15, "two deviations along the third axis");
+        Assert.AreEqual(3, latent.SquaredDistance(new FeatureMatrix(values, n, 3)).Average(), 0.05, "on the fitted rows the mean is the dimension");
+    }
+
+    [TestMethod]
     public void ContaminationSetsTheThresholdToFlagThatFractionOfHeldOutRows()
     {
         var options = SmallOptions();
@@ -88,9 +149,11 @@ public class AnomalyDetectorTests
     }
 
     [TestMethod]
-    public void ASavedDetectorLoadsWithTheSameScoresThresholdAndSettings()
+    [DataRow(AnomalyScoreKind.LikelihoodRatio)]
+    [DataRow(AnomalyScoreKind.LikelihoodAndLatentDistance)]
+    public void ASavedDetectorLoadsWithTheSameScoresThresholdAndSettings(AnomalyScoreKind score)
     {
-        var options = SmallOptions(AnomalyScoreKind.LikelihoodRatio);
+        var options = SmallOptions(score);
         options.FeatureScaling = FeatureScaling.Standardize;
         var data = TestData.Clusters(200, Columns, 1);
         string folder = Directory.CreateTempSubdirectory().FullName;

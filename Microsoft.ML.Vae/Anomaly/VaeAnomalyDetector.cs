@@ -12,10 +12,13 @@ public sealed class VaeAnomalyDetector : IDisposable
     private double _threshold;
 
     internal VaeAnomalyDetector(VaeModel model, VaeModel? backgroundModel, FeatureScaler? scaler, AnomalyScoreKind scoreKind,
-        int evaluationSampleCount, int scoringSeed, double threshold)
+        int evaluationSampleCount, int scoringSeed, double threshold, LikelihoodAndLatentDistance? latentDistance = null)
     {
         if (scoreKind == AnomalyScoreKind.LikelihoodRatio && backgroundModel is null)
-            throw new ArgumentException("The likelihood-ratio score needs a background model.", nameof(backgroundModel));
+            throw new InvalidDataException("The likelihood-ratio score needs a background model.");
+        if (scoreKind == AnomalyScoreKind.LikelihoodAndLatentDistance && latentDistance is null)
+            throw new InvalidDataException("The likelihood-and-latent-distance score needs its latent Gaussian.");
+        LatentDistance = latentDistance;
         Model = model;
         BackgroundModel = backgroundModel;
         _scaler = scaler;
@@ -57,6 +60,8 @@ public sealed class VaeAnomalyDetector : IDisposable
 
     internal FeatureScaler? Scaler => _scaler;
 
+    internal LikelihoodAndLatentDistance? LatentDistance { get; }
+
     /// <summary>
     /// Anomaly scores, one per row (higher = more anomalous). Rows are given in the original feature units; the
     /// detector applies its scaling. <paramref name="rowsDone"/> counts finished rows.
@@ -72,6 +77,9 @@ public sealed class VaeAnomalyDetector : IDisposable
         {
             case AnomalyScoreKind.NegativeLogLikelihood:
                 for (int i = 0; i < scores.Length; i++) scores[i] = -logLikelihood[i];
+                break;
+            case AnomalyScoreKind.LikelihoodAndLatentDistance:
+                scores = LatentDistance!.Score(Model, scaled, logLikelihood);
                 break;
             case AnomalyScoreKind.LikelihoodRatio:
                 var background = BackgroundModel!.LogLikelihood(scaled, EvaluationSampleCount, ScoringSeed,

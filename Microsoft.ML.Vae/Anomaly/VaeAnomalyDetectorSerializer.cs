@@ -5,7 +5,7 @@ namespace Microsoft.ML.Vae.Anomaly;
 
 /// <summary>
 /// The detector file: magic "MLVAEAD", format version, score settings, threshold, feature scaling, then the VAE (and
-/// the background model) each in the core model format, length-prefixed, and a SHA-256 of everything before it.
+/// the background model) each in the core model format, length-prefixed, the latent Gaussian of the combined score, and a SHA-256 of everything before it.
 /// </summary>
 internal static class VaeAnomalyDetectorSerializer
 {
@@ -30,6 +30,8 @@ internal static class VaeAnomalyDetectorSerializer
             WriteModel(writer, detector.Model);
             writer.Write(detector.BackgroundModel is not null);
             if (detector.BackgroundModel is not null) WriteModel(writer, detector.BackgroundModel);
+            writer.Write(detector.LatentDistance is not null);
+            detector.LatentDistance?.Write(writer);
         }
         var payload = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
         stream.Write(payload);
@@ -68,13 +70,16 @@ internal static class VaeAnomalyDetectorSerializer
             var scaler = reader.ReadBoolean() ? FeatureScaler.Read(reader) : null;
             model = ReadModel(reader);
             if (reader.ReadBoolean()) background = ReadModel(reader);
+            var latentDistance = reader.ReadBoolean() ? LikelihoodAndLatentDistance.Read(reader) : null;
+            if (latentDistance is not null && latentDistance.Latent.Dimensions != model.LatentSize)
+                throw new InvalidDataException($"The detector file's latent Gaussian has {latentDistance.Latent.Dimensions} dimensions but its model has {model.LatentSize}.");
             if (reader.BaseStream.Position != reader.BaseStream.Length)
                 throw new InvalidDataException("The detector file has unexpected data after the models.");
             if (scaler is not null && scaler.Columns != model.InputSize)
                 throw new InvalidDataException($"The detector file's scaling covers {scaler.Columns} features but its model takes {model.InputSize}.");
             if (background is not null && background.InputSize != model.InputSize)
                 throw new InvalidDataException($"The detector file's background model takes {background.InputSize} features but its model takes {model.InputSize}.");
-            return new VaeAnomalyDetector(model, background, scaler, kind, sampleCount, seed, threshold);
+            return new VaeAnomalyDetector(model, background, scaler, kind, sampleCount, seed, threshold, latentDistance);
         }
         catch (Exception e) when (e is EndOfStreamException or ArgumentException or InvalidDataException)
         {

@@ -55,10 +55,21 @@ public sealed class VaeAnomalyTrainer
                 background = new VaeTrainer(_options.Model, backgroundTrainer)
                     .Fit(Perturb(training), StageProgress(progress, AnomalyStage.TrainingBackground), cancellationToken);
             }
-            var detector = new VaeAnomalyDetector(model, background, scaler, _options.Score, _options.EvaluationSampleCount, _options.ScoringSeed, 0);
             var calibration = Gather(data, calibrationRows);
             var rowsDone = progress is null ? null : new ForwardingProgress<int>(done => progress.Report(new AnomalyProgress(AnomalyStage.Calibrating, null, done, calibrationCount)));
-            detector.Threshold = ThresholdCalibration.UpperQuantile(detector.Score(calibration, rowsDone, cancellationToken), _options.FlaggedFraction);
+            float[]? calibrationScores = null;
+            LikelihoodAndLatentDistance? latentDistance = null;
+            if (_options.Score == AnomalyScoreKind.LikelihoodAndLatentDistance)
+            {
+                // The standardisation is fitted on the calibration rows, so their log-likelihoods are estimated once here.
+                var scaledCalibration = scaler?.Apply(calibration) ?? calibration;
+                var logLikelihood = model.LogLikelihood(scaledCalibration, _options.EvaluationSampleCount, _options.ScoringSeed, rowsDone, cancellationToken);
+                latentDistance = LikelihoodAndLatentDistance.Fit(model, training, scaledCalibration, logLikelihood);
+                calibrationScores = latentDistance.Score(model, scaledCalibration, logLikelihood);
+            }
+            var detector = new VaeAnomalyDetector(model, background, scaler, _options.Score, _options.EvaluationSampleCount, _options.ScoringSeed, 0, latentDistance);
+            calibrationScores ??= detector.Score(calibration, rowsDone, cancellationToken);
+            detector.Threshold = ThresholdCalibration.UpperQuantile(calibrationScores, _options.FlaggedFraction);
             return detector;
         }
         catch
