@@ -56,7 +56,7 @@ using (model)
 }
 
 var output = FashionMnistEmbeddingsModel.Predict(new FashionMnistEmbeddingsModel.ModelInput { Pixels = test.Row(0).ToArray() });
-AnsiConsole.MarkupLine($"Test image 0 ({Markup.Escape(FashionMnist.ClassNames[testLabels[0]])}): embedding [{string.Join(", ", output.Embedding.Take(4).Select(v => v.ToString("F2", CultureInfo.InvariantCulture)))}, ...], log p(x) ≈ {output.LogLikelihood:F1}.");
+AnsiConsole.WriteLine($"Test image 0 ({FashionMnist.ClassNames[testLabels[0]]}): embedding [{string.Join(", ", output.Embedding.Take(4).Select(v => v.ToString("F2", CultureInfo.InvariantCulture)))}, ...], log p(x) ≈ {output.LogLikelihood:F1}.");
 
 static void WriteEmbeddings(string path, int[] indices, int[] labels, FeatureMatrix embeddings, float[] logLikelihood)
 {
