@@ -39,7 +39,7 @@ public static class Charts
         var all = CheckSeries(series);
         var (xMin, xMax) = Range(all.SelectMany(s => s.X));
         var (yMin, yMax) = Range(all.SelectMany(s => s.Y));
-        var canvas = new SvgCanvas(title, xLabel, yLabel, xMin, xMax, yMin, yMax, legendOutside: true);
+        var canvas = new SvgCanvas(title, xLabel, yLabel, xMin, xMax, yMin, yMax);
         foreach (var s in all)
         {
             for (int i = 0; i < s.X.Count; i++) canvas.Circle(s.X[i], s.Y[i], radius, s.Color, 0.7);

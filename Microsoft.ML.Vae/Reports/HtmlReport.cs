@@ -82,7 +82,7 @@ public sealed class HtmlReport
         html.Append("<style>body{font-family:sans-serif;margin:24px;color:#222;background:#fafafa}h1{font-size:22px}h2{font-size:18px;margin-top:28px}" +
                     "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 10px;text-align:left;font-size:13px}" +
                     ".figures{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;background:white;border:1px solid #ddd;padding:6px}" +
-                    "figcaption{font-size:12px;color:#555;max-width:520px}</style>\n</head>\n<body>\n");
+                    "figcaption{font-size:12px;color:#555;max-width:670px}</style>\n</head>\n<body>\n");
         html.Append($"<h1>{Encode(Title)}</h1>\n");
         html.Append(_body);
         if (_figuresOpen) html.Append("</div>\n");

@@ -10,22 +10,17 @@ namespace Microsoft.ML.Vae.Reports;
 /// </summary>
 internal sealed class SvgCanvas
 {
-    private const int PlotWidth = 520, Height = 360, LegendWidth = 150;
-    private const int Left = 64, Top = 34, Bottom = 48;
+    // The legend sits to the right of the plot, where it cannot hide data.
+    private const int LegendWidth = 150, Width = 520 + LegendWidth, Height = 360;
+    private const int Left = 64, Right = 16 + LegendWidth, Top = 34, Bottom = 48;
 
     private readonly StringBuilder _body = new();
     private readonly List<(string Name, string Color)> _legend = [];
     private readonly string _title, _xLabel, _yLabel;
     private readonly double _xMin, _xMax, _yMin, _yMax;
-    private readonly int _width, _right;
-    private readonly bool _legendOutside;
 
-    /// <param name="legendOutside">Put the legend to the right of the plot (for dense scatter plots) instead of over its top-right corner.</param>
-    public SvgCanvas(string title, string xLabel, string yLabel, double xMin, double xMax, double yMin, double yMax, bool legendOutside = false)
+    public SvgCanvas(string title, string xLabel, string yLabel, double xMin, double xMax, double yMin, double yMax)
     {
-        _legendOutside = legendOutside;
-        _width = PlotWidth + (legendOutside ? LegendWidth : 0);
-        _right = 16 + (legendOutside ? LegendWidth : 0);
         _title = title;
         _xLabel = xLabel;
         _yLabel = yLabel;
@@ -33,7 +28,7 @@ internal sealed class SvgCanvas
         (_yMin, _yMax) = Widen(yMin, yMax);
     }
 
-    public double X(double value) => Left + (value - _xMin) / (_xMax - _xMin) * (_width - Left - _right);
+    public double X(double value) => Left + (value - _xMin) / (_xMax - _xMin) * (Width - Left - Right);
 
     public double Y(double value) => Height - Bottom - (value - _yMin) / (_yMax - _yMin) * (Height - Top - Bottom);
 
@@ -73,9 +68,9 @@ internal sealed class SvgCanvas
     public override string ToString()
     {
         var svg = new StringBuilder();
-        svg.Append($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{_width}\" height=\"{Height}\" viewBox=\"0 0 {_width} {Height}\" font-family=\"sans-serif\">\n");
-        svg.Append($"<rect width=\"{_width}\" height=\"{Height}\" fill=\"white\"/>\n");
-        svg.Append($"<text x=\"{_width / 2}\" y=\"20\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">{Escape(_title)}</text>\n");
+        svg.Append($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" viewBox=\"0 0 {Width} {Height}\" font-family=\"sans-serif\">\n");
+        svg.Append($"<rect width=\"{Width}\" height=\"{Height}\" fill=\"white\"/>\n");
+        svg.Append($"<text x=\"{Width / 2}\" y=\"20\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">{Escape(_title)}</text>\n");
         foreach (double tick in Ticks(_xMin, _xMax))
         {
             double px = X(tick);
@@ -85,16 +80,14 @@ internal sealed class SvgCanvas
         foreach (double tick in Ticks(_yMin, _yMax))
         {
             double py = Y(tick);
-            svg.Append($"<line x1=\"{Left}\" x2=\"{_width - _right}\" y1=\"{F(py)}\" y2=\"{F(py)}\" stroke=\"#e6e6e6\"/>\n");
+            svg.Append($"<line x1=\"{Left}\" x2=\"{Width - Right}\" y1=\"{F(py)}\" y2=\"{F(py)}\" stroke=\"#e6e6e6\"/>\n");
             svg.Append($"<text x=\"{Left - 6}\" y=\"{F(py + 4)}\" text-anchor=\"end\" font-size=\"11\">{Escape(Label(tick))}</text>\n");
         }
-        svg.Append($"<rect x=\"{Left}\" y=\"{Top}\" width=\"{_width - Left - _right}\" height=\"{Height - Top - Bottom}\" fill=\"none\" stroke=\"#444\"/>\n");
-        svg.Append($"<text x=\"{(Left + _width - _right) / 2}\" y=\"{Height - 10}\" text-anchor=\"middle\" font-size=\"12\">{Escape(_xLabel)}</text>\n");
+        svg.Append($"<rect x=\"{Left}\" y=\"{Top}\" width=\"{Width - Left - Right}\" height=\"{Height - Top - Bottom}\" fill=\"none\" stroke=\"#444\"/>\n");
+        svg.Append($"<text x=\"{(Left + Width - Right) / 2}\" y=\"{Height - 10}\" text-anchor=\"middle\" font-size=\"12\">{Escape(_xLabel)}</text>\n");
         svg.Append($"<text transform=\"translate(14,{(Top + Height - Bottom) / 2}) rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">{Escape(_yLabel)}</text>\n");
         svg.Append(_body);
-        int legendLeft = _legendOutside ? _width - LegendWidth + 8 : _width - _right - 150;
-        if (_legend.Count > 0 && !_legendOutside)
-            svg.Append($"<rect x=\"{legendLeft - 6}\" y=\"{Top + 2}\" width=\"152\" height=\"{16 * _legend.Count + 4}\" fill=\"white\" fill-opacity=\"0.85\"/>\n");
+        int legendLeft = Width - LegendWidth + 8;
         for (int i = 0; i < _legend.Count; i++)
         {
             int y = Top + 10 + 16 * i;
