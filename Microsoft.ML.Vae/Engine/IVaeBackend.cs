@@ -64,7 +64,7 @@ internal readonly record struct ObjectiveSettings(bool AnalyticKl)
 
     public GradientEstimator Estimator { get; init; } = GradientEstimator.Reparameterization;
 
-    /// <summary>Score function: the baseline c subtracted from the learning signal; NaN uses the batch mean of the bound.</summary>
+    /// <summary>Score function: the baseline c subtracted from the learning signal; NaN uses, per row, the mean bound of the batch's other rows.</summary>
     public float ScoreBaseline { get; init; } = float.NaN;
 
     /// <summary>Categorical latents: Gumbel-Softmax temperature τ.</summary>

@@ -34,6 +34,15 @@ internal sealed partial class ManagedBackend
         }
     }
 
+    /// <summary>log p(z) of latent rows <c>[rows, latent]</c> under the prior the log weights use (Gaussian latents).</summary>
+    internal void LogPrior(ReadOnlySpan<float> z, int rows, Span<float> logDensity)
+    {
+        var mixture = CurrentPrior().Mixture;
+        int d = Layout.LatentSize;
+        var responsibilities = new float[mixture.Components];
+        for (int r = 0; r < rows; r++) logDensity[r] = mixture.LogDensity(z.Slice(r * d, d), responsibilities, Span<float>.Empty, Span<float>.Empty);
+    }
+
     private PriorState BuildPrior(long version, Workspace? pseudoInputPass)
     {
         int d = Layout.LatentSize;

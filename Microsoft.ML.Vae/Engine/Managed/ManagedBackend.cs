@@ -208,7 +208,7 @@ internal sealed partial class ManagedBackend : IVaeBackend
         var likelihood = _likelihood;
         ForRows(sampleRows, (chunk, start, end) =>
         {
-            var scratch = ws.Scratch(chunk);
+            var scratch = ws.Scratch(chunk)[..f]; // the likelihood reduces over its whole scratch
             for (int s = start; s < end; s++)
             {
                 var gradient = needGradient ? ws.OutputGradient.AsSpan(s * f, f) : Span<float>.Empty;
@@ -314,16 +314,19 @@ internal sealed partial class ManagedBackend : IVaeBackend
             return;
         }
 
-        float baseline = objective.ScoreBaseline;
-        if (objective.Estimator == GradientEstimator.ScoreFunction && float.IsNaN(baseline))
-        {
-            double sum = 0;
+        // Without a baseline from the host, row b's is the mean bound of the other rows: independent of its samples, so unbiased.
+        bool leaveOneOut = objective.Estimator == GradientEstimator.ScoreFunction && float.IsNaN(objective.ScoreBaseline);
+        double sum = 0;
+        if (leaveOneOut)
             for (int b = 0; b < rows; b++) sum += LogSpace.LogMeanExp(ws.LogWeight.AsSpan(b * k, k));
-            baseline = (float)(sum / rows);
-        }
         for (int b = 0; b < rows; b++)
-            rowBounds[b] = GradientEstimators.RowWeights(objective, ws.LogWeight.AsSpan(b * k, k), gradientScale, baseline,
+        {
+            var logWeights = ws.LogWeight.AsSpan(b * k, k);
+            float baseline = !leaveOneOut ? objective.ScoreBaseline
+                : rows > 1 ? (float)((sum - LogSpace.LogMeanExp(logWeights)) / (rows - 1)) : 0f;
+            rowBounds[b] = GradientEstimators.RowWeights(objective, logWeights, gradientScale, baseline,
                 ws.SampleWeight.AsSpan(b * k, k), ws.PathWeight.AsSpan(b * k, k), ws.ScoreWeight.AsSpan(b * k, k));
+        }
     }
 
     /// <summary>KL(q(z|x_b) || p(z)) in closed form: Gaussian to N(0, I), or categorical to uniform.</summary>
@@ -505,7 +508,7 @@ internal sealed partial class ManagedBackend : IVaeBackend
     private void AccumulateLogVarianceGradient(Workspace ws, int sampleRows, Span<float> target)
     {
         int f = Layout.InputSize;
-        var scratch = ws.Scratch(0);
+        var scratch = ws.Scratch(0)[..f];
         // Sequential in row order: the sum must not depend on scheduling.
         for (int s = 0; s < sampleRows; s++)
             _likelihood.AccumulateLogVarianceGradient(ws.OutputGradient.AsSpan(s * f, f), ws.SampleWeight[s], target, scratch);
