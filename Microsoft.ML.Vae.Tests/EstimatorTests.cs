@@ -113,6 +113,27 @@ public sealed class EstimatorTests
         }
     }
 
+    [TestMethod]
+    public void ObjectivesStayFiniteForLargeLogWeights()
+    {
+        // Log weights of hundreds of nats (real data) must not overflow the normalised weights.
+        var (layout, parameters, x) = SmallModel();
+        var far = new FeatureMatrix(x.Values.Select(v => 40 * v).ToArray(), x.Rows, x.Columns);
+        const int k = 4;
+        var noise = TestData.Normal(Rows * k * layout.LatentSize, seed: 3);
+        using var backend = new ManagedBackend(layout, threads: 1);
+        backend.SetParameters(parameters);
+        foreach (var objective in Enum.GetValues<TrainingObjective>())
+            foreach (var estimator in Enum.GetValues<GradientEstimator>())
+            {
+                var bounds = new float[Rows];
+                var gradient = new float[layout.Count];
+                backend.Gradient(far.Values, Rows, noise, k, Settings(objective, estimator, objective is TrainingObjective.Miwae or TrainingObjective.Piwae ? 2 : 1), bounds, gradient);
+                Assert.IsTrue(bounds.All(b => b < -200), $"the test needs large log weights (got {bounds[0]})");
+                Assert.IsTrue(gradient.All(float.IsFinite), $"{objective}, {estimator}");
+            }
+    }
+
     private static (double[] Mean, double[] StandardError) PairedDifference(ParameterLayout layout, float[] parameters, FeatureMatrix x, int k, int draws,
         ObjectiveSettings estimate, ObjectiveSettings reference)
     {

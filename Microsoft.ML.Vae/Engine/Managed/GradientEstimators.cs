@@ -43,14 +43,14 @@ internal static class GradientEstimators
             {
                 float beta = objective.CiwaeBeta;
                 bound = (float)(beta * TensorPrimitives.Sum(logWeights) / k + (1 - beta) * LogSpace.LogMeanExp(logWeights));
-                TensorPrimitives.SoftMax(logWeights, model);
+                LogSpace.Softmax(logWeights, model);
                 TensorPrimitives.Multiply(model, 1 - beta, model);
                 TensorPrimitives.Add(model, beta / k, model);
                 break;
             }
             default: // IWAE; PIWAE's decoder objective
                 bound = (float)LogSpace.LogMeanExp(logWeights);
-                TensorPrimitives.SoftMax(logWeights, model);
+                LogSpace.Softmax(logWeights, model);
                 break;
         }
 
@@ -108,7 +108,7 @@ internal static class GradientEstimators
             var group = logWeights.Slice(m * size, size);
             var target = weights.Slice(m * size, size);
             sum += LogSpace.LogMeanExp(group);
-            TensorPrimitives.SoftMax(group, target);
+            LogSpace.Softmax(group, target);
             TensorPrimitives.Multiply(target, 1f / groups, target);
         }
         return (float)(sum / groups);

@@ -1,5 +1,7 @@
 using System.Numerics.Tensors;
 
+using Microsoft.ML.Vae.Mathematics;
+
 namespace Microsoft.ML.Vae.Engine.Managed;
 
 /// <summary>
@@ -49,7 +51,7 @@ internal static class GumbelSoftmax
             hardBlock.Clear();
             hardBlock[best] = 1;
             logQ += logProbabilities[g + best];
-            if (!relaxed.IsEmpty) TensorPrimitives.SoftMax(relaxed.Slice(g, categories), relaxed.Slice(g, categories));
+            if (!relaxed.IsEmpty) LogSpace.Softmax(relaxed.Slice(g, categories), relaxed.Slice(g, categories));
         }
         return logQ;
     }
