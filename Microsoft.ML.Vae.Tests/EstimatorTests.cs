@@ -81,6 +81,31 @@ public sealed class EstimatorTests
     }
 
     [TestMethod]
+    public void TheScoreHasZeroMeanUnderThePosterior()
+    {
+        // E_q[∇_φ log q(z|x)] = 0, the identity every score-function estimator rests on: raising the baseline by Δ
+        // changes the estimate by (Δ/B)·Σ_k ∇_φ log q(z_k|x), whose mean over N draws must be zero within 4.5
+        // standard errors in every coordinate (and the score itself must not be identically zero).
+        var (layout, parameters, x) = SmallModel();
+        const int k = 3;
+        const float shift = 100;
+        using var backend = new ManagedBackend(layout, threads: 1);
+        backend.SetParameters(parameters);
+        var low = Settings(TrainingObjective.Iwae, GradientEstimator.ScoreFunction) with { ScoreBaseline = 0 };
+        var high = low with { ScoreBaseline = shift };
+        var (mean, standardError) = FiniteDifference.MonteCarlo(layout, parameters, x, k, 3000, seed: 8, noise =>
+        {
+            var a = FiniteDifference.Gradient(backend, x, noise, k, high);
+            var b = FiniteDifference.Gradient(backend, x, noise, k, low);
+            for (int i = 0; i < a.Length; i++) a[i] = (a[i] - b[i]) / shift;
+            return a;
+        });
+        for (int i = 0; i < mean.Length; i++)
+            Assert.IsTrue(Math.Abs(mean[i]) <= 4.5 * standardError[i] + 1e-6, $"{Name(layout, i)}: mean score {mean[i]:G4}, standard error {standardError[i]:G4}");
+        Assert.IsTrue(standardError.Max() * Math.Sqrt(3000) > 0.1, "the score should vary from draw to draw");
+    }
+
+    [TestMethod]
     public void StickingTheLandingIsBiasedForTheIwaeBound()
     {
         // The negative control of the test above: STL's path derivative on L_K (K > 1) has a bias (Tucker et al. 2018)

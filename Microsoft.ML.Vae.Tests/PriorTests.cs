@@ -144,6 +144,28 @@ public sealed class PriorTests
         }
     }
 
+    [TestMethod]
+    public void VersionOneModelFilesStillLoad()
+    {
+        // A version 1 file is a version 2 file without the four new option fields (latent kind, category count,
+        // prior, pseudo-input count); it loads with their defaults.
+        var x = TestData.Clusters(20, 7, seed: 1);
+        var options = TestData.SmallOptions();
+        using var model = new VaeTrainer(options, new VaeTrainerOptions { Epochs = 1, BatchSize = 10, Threads = 1 }).Fit(x);
+        using var stream = new MemoryStream();
+        model.Save(stream);
+        var bytes = stream.ToArray().AsSpan(0, (int)stream.Length - 32).ToArray().ToList();
+        int optionsEnd = 8 + 4 + 4 + 4 * options.HiddenSizes.Length + 1 + 4 + 4 * options.DecoderHiddenSizes!.Length + 4 + 4 + 4 + 1 + 4;
+        bytes.RemoveRange(optionsEnd, 16);
+        var version1 = bytes.ToArray();
+        BitConverter.GetBytes(1).CopyTo(version1, 8);
+        using var file = new MemoryStream([.. version1, .. System.Security.Cryptography.SHA256.HashData(version1)]);
+        using var loaded = VaeModel.Load(file);
+        Assert.AreEqual(LatentKind.Gaussian, loaded.Options.Latent);
+        Assert.AreEqual(PriorKind.Standard, loaded.Options.Prior);
+        CollectionAssert.AreEqual(model.LogLikelihood(x, 20), loaded.LogLikelihood(x, 20));
+    }
+
     private static double MeanBound(ManagedBackend backend, FeatureMatrix x, float[] noise, int k, ObjectiveSettings objective)
     {
         var bounds = new float[x.Rows];
