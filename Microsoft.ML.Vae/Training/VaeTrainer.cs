@@ -115,7 +115,8 @@ public sealed class VaeTrainer
                         "scale the features, or use a smaller DecoderVariance range; no model was produced.");
                 boundSum += batchSum;
                 rowsSeen += count;
-                progress?.Report(new TrainingProgress(epoch, _options.Epochs, b + 1, batches, boundSum / rowsSeen, history.LastOrDefault()?.ValidationBound, clock.Elapsed));
+                if (b + 1 < batches) // the epoch's last report waits for the validation bound
+                    progress?.Report(new TrainingProgress(epoch, _options.Epochs, b + 1, batches, boundSum / rowsSeen, history.LastOrDefault()?.ValidationBound, clock.Elapsed));
             }
 
             double? validation = null;

@@ -208,7 +208,7 @@ internal sealed partial class ManagedBackend : IVaeBackend
         var likelihood = _likelihood;
         ForRows(sampleRows, (chunk, start, end) =>
         {
-            var scratch = ws.Scratch(chunk)[..f]; // the likelihood reduces over its whole scratch
+            var scratch = ws.Scratch(chunk);
             for (int s = start; s < end; s++)
             {
                 var gradient = needGradient ? ws.OutputGradient.AsSpan(s * f, f) : Span<float>.Empty;
@@ -508,7 +508,7 @@ internal sealed partial class ManagedBackend : IVaeBackend
     private void AccumulateLogVarianceGradient(Workspace ws, int sampleRows, Span<float> target)
     {
         int f = Layout.InputSize;
-        var scratch = ws.Scratch(0)[..f];
+        var scratch = ws.Scratch(0);
         // Sequential in row order: the sum must not depend on scheduling.
         for (int s = 0; s < sampleRows; s++)
             _likelihood.AccumulateLogVarianceGradient(ws.OutputGradient.AsSpan(s * f, f), ws.SampleWeight[s], target, scratch);

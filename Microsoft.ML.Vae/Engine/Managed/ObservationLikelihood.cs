@@ -41,6 +41,7 @@ internal sealed class ObservationLikelihood
     /// <summary>Returns log p(x|o); writes ∂log p/∂o into <paramref name="gradient"/> (may be empty to skip it).</summary>
     public float LogProbability(ReadOnlySpan<float> x, ReadOnlySpan<float> output, Span<float> gradient, Span<float> scratch)
     {
+        scratch = scratch[..output.Length];
         if (_decoder == DecoderKind.Bernoulli)
         {
             // Σ x·o − softplus(o), softplus(o) = max(o, 0) + log(1 + e^−|o|); gradient x − σ(o).
@@ -74,6 +75,7 @@ internal sealed class ObservationLikelihood
     /// </summary>
     public void AccumulateLogVarianceGradient(ReadOnlySpan<float> outputGradient, float weight, Span<float> logVarianceGradient, Span<float> scratch)
     {
+        scratch = scratch[..outputGradient.Length];
         TensorPrimitives.Multiply(outputGradient, outputGradient, scratch);
         TensorPrimitives.Multiply(scratch, _variance, scratch);
         TensorPrimitives.Subtract(scratch, 1f, scratch);

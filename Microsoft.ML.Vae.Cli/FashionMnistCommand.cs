@@ -1,0 +1,199 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.ML.Vae.Data;
+using Spectre.Console;
+
+namespace Microsoft.ML.Vae.Cli;
+
+/// <summary>The command line: train on Fashion-MNIST, estimate the test log-likelihood, save the model and a JSON summary.</summary>
+internal static class FashionMnistCommand
+{
+    public static RootCommand Create()
+    {
+        var data = new Option<string?>("--data", "Folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist, else the subset in data/fashion-mnist-small).");
+        var k = new Option<int>("--k", () => 5, "Importance samples per row in training (1 = VAE/ELBO).");
+        var epochs = new Option<int>("--epochs", () => 10, "Training epochs.");
+        var batch = new Option<int>("--batch", () => 100, "Rows per minibatch.");
+        var hidden = new Option<string>("--hidden", () => "200,200", "Hidden layer widths, comma-separated (the decoder mirrors them).");
+        var latent = new Option<int>("--latent", () => 50, "Latent dimensions.");
+        var trainSize = new Option<int>("--train-size", () => 60000, "Training images to use (at most what the data holds).");
+        var evalSize = new Option<int>("--eval-size", () => 1000, "Test images whose log-likelihood is estimated.");
+        var evalK = new Option<int>("--eval-k", () => 5000, "Importance samples per test image for the log-likelihood estimate.");
+        var binarize = new Option<string>("--binarize", () => "dynamic", "Binarisation of the grey values: dynamic, threshold or none.");
+        var lr = new Option<float>("--lr", () => 1e-3f, "Adam learning rate.");
+        var seed = new Option<int>("--seed", () => 0, "Random seed.");
+        var threads = new Option<int>("--threads", () => 0, "Worker threads (0 = all cores).");
+        var engine = new Option<string>("--engine", () => "managed", "Engine: managed or libtorch.");
+        var device = new Option<string?>("--device", "libtorch engine: cpu, cuda or cuda:N (default: CUDA when available).");
+        var output = new Option<string?>("--out", "Where to save the trained model.");
+        var json = new Option<string?>("--json", "Where to write a JSON summary (train_seconds, ms_per_batch, test_log_likelihood, eval_seconds, ...).");
+
+        var root = new RootCommand("Trains a VAE/IWAE on Fashion-MNIST with Microsoft.ML.Vae and estimates the test log-likelihood.")
+        {
+            data, k, epochs, batch, hidden, latent, trainSize, evalSize, evalK, binarize, lr, seed, threads, engine, device, output, json,
+        };
+        root.SetHandler((InvocationContext context) =>
+        {
+            T Get<T>(Option<T> option) => context.ParseResult.GetValueForOption(option)!;
+            try
+            {
+                var settings = new RunSettings(
+                    Get(data), Get(k), Get(epochs), Get(batch), ParseWidths(Get(hidden)), Get(latent), Get(trainSize), Get(evalSize),
+                    Get(evalK), ParseBinarization(Get(binarize)), Get(lr), Get(seed), Get(threads), ParseEngine(Get(engine)), Get(device),
+                    Get(output), Get(json));
+                context.ExitCode = Run(settings, context.GetCancellationToken());
+            }
+            catch (Exception e) when (e is ArgumentException or DirectoryNotFoundException or InvalidDataException or TrainingDivergedException or IOException or NotSupportedException or DllNotFoundException)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+                context.ExitCode = 2;
+            }
+        });
+        return root;
+    }
+
+    private sealed record RunSettings(string? Data, int K, int Epochs, int Batch, int[] Hidden, int Latent, int TrainSize, int EvalSize,
+        int EvalK, Binarization Binarization, float LearningRate, int Seed, int Threads, EngineKind Engine, string? Device, string? Output, string? Json);
+
+    private static int Run(RunSettings s, CancellationToken cancellationToken)
+    {
+        if (s.TrainSize < 1) throw new ArgumentException($"--train-size must be at least 1 (got {s.TrainSize}).");
+        if (s.EvalSize < 0) throw new ArgumentException($"--eval-size cannot be negative (got {s.EvalSize}).");
+        if (s.EvalK < 1) throw new ArgumentException($"--eval-k must be at least 1 (got {s.EvalK}).");
+        var dataset = FashionMnist.Load(s.Data, s.TrainSize, s.EvalSize);
+        if (dataset.IsBundledSubset)
+            AnsiConsole.MarkupLineInterpolated($"[yellow]Fashion-MNIST is not installed; using the small subset in {dataset.Folder} ({dataset.Train.Images.Rows} training, {dataset.Test.Images.Rows} test images). Install the full set with 'apt-get install dataset-fashion-mnist'.[/]");
+        else
+            AnsiConsole.MarkupLineInterpolated($"Fashion-MNIST from {dataset.Folder}: {dataset.Train.Images.Rows} training, {dataset.Test.Images.Rows} test images.");
+
+        var modelOptions = new VaeModelOptions { HiddenSizes = s.Hidden, LatentSize = s.Latent };
+        var trainerOptions = new VaeTrainerOptions
+        {
+            SampleCount = s.K, Epochs = s.Epochs, BatchSize = s.Batch, LearningRate = s.LearningRate, Binarization = s.Binarization,
+            Seed = s.Seed, Threads = s.Threads, Engine = s.Engine, Device = s.Device,
+        };
+        var trainer = new VaeTrainer(modelOptions, trainerOptions);
+        var train = dataset.Train.Images;
+        var test = BinarizeForEvaluation(dataset.Test.Images, s.Binarization, trainerOptions.BinarizationThreshold, s.Seed);
+
+        VaeModel model = null!;
+        var clock = Stopwatch.StartNew();
+        int batchesRun = 0;
+        ProgressBars().Start(ctx =>
+        {
+            var task = ctx.AddTask($"Training (K={s.K})", maxValue: s.Epochs);
+            var progress = new SynchronousProgress<TrainingProgress>(p =>
+            {
+                task.Value = p.Epoch - 1 + (double)p.Batch / p.BatchesPerEpoch;
+                task.Description = $"Training (K={s.K}) epoch {p.Epoch}/{p.Epochs} bound {p.Bound:F2}";
+                if (p.Batch == p.BatchesPerEpoch) AnsiConsole.MarkupLineInterpolated($"epoch {p.Epoch}: training bound {p.Bound:F2} nats");
+            });
+            model = trainer.Fit(train, progress, cancellationToken);
+            task.Value = s.Epochs;
+        });
+        double trainSeconds = clock.Elapsed.TotalSeconds;
+        batchesRun = model.History.Count * ((train.Rows + s.Batch - 1) / s.Batch);
+        double msPerBatch = trainSeconds * 1000 / batchesRun;
+        AnsiConsole.MarkupLineInterpolated($"Trained in {trainSeconds:F1} s ({msPerBatch:F2} ms per batch of {s.Batch}).");
+
+        double? logLikelihood = null, evalSeconds = null;
+        if (s.EvalSize > 0)
+        {
+            clock.Restart();
+            float[] scores = [];
+            ProgressBars().Start(ctx =>
+            {
+                var task = ctx.AddTask($"log p(x), K={s.EvalK}", maxValue: test.Rows);
+                scores = model.LogLikelihood(test, s.EvalK, s.Seed, new SynchronousProgress<int>(done => task.Value = done), cancellationToken);
+            });
+            evalSeconds = clock.Elapsed.TotalSeconds;
+            logLikelihood = scores.Average(v => (double)v);
+            AnsiConsole.MarkupLineInterpolated($"Test log-likelihood (IWAE, K={s.EvalK}, {test.Rows} images): {logLikelihood:F2} nats, in {evalSeconds:F1} s.");
+        }
+
+        if (s.Output is not null)
+        {
+            model.Save(s.Output);
+            AnsiConsole.MarkupLineInterpolated($"Model saved to {Path.GetFullPath(s.Output)}.");
+        }
+        if (s.Json is not null) WriteJson(s, dataset, trainSeconds, msPerBatch, logLikelihood, evalSeconds, model);
+        return 0;
+    }
+
+    private static Progress ProgressBars() =>
+        AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn());
+
+    /// <summary>Test images binarised as the training images were: by the threshold, or sampled once with a fixed seed.</summary>
+    private static FeatureMatrix BinarizeForEvaluation(FeatureMatrix images, Binarization binarization, float threshold, int seed)
+    {
+        if (binarization == Binarization.None) return images;
+        var random = new Random(seed);
+        var values = new float[images.Values.Length];
+        for (int i = 0; i < values.Length; i++)
+            values[i] = (binarization == Binarization.Threshold ? threshold : random.NextSingle()) < images.Values[i] ? 1f : 0f;
+        return new FeatureMatrix(values, images.Rows, images.Columns);
+    }
+
+    private static void WriteJson(RunSettings s, FashionMnistData dataset, double trainSeconds, double msPerBatch, double? logLikelihood, double? evalSeconds, VaeModel model)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("dataset", dataset.Folder);
+            writer.WriteBoolean("bundled_subset", dataset.IsBundledSubset);
+            writer.WriteNumber("train_rows", dataset.Train.Images.Rows);
+            writer.WriteNumber("eval_rows", dataset.Test.Images.Rows);
+            writer.WriteNumber("k", s.K);
+            writer.WriteNumber("eval_k", s.EvalK);
+            writer.WriteNumber("epochs", model.History.Count);
+            writer.WriteNumber("batch", s.Batch);
+            writer.WriteString("hidden", string.Join(",", s.Hidden));
+            writer.WriteNumber("latent", s.Latent);
+            writer.WriteString("binarize", s.Binarization.ToString().ToLowerInvariant());
+            writer.WriteNumber("seed", s.Seed);
+            writer.WriteString("engine", s.Engine.ToString().ToLowerInvariant());
+            writer.WriteNumber("threads", s.Threads > 0 ? s.Threads : Environment.ProcessorCount);
+            writer.WriteNumber("train_seconds", trainSeconds);
+            writer.WriteNumber("ms_per_batch", msPerBatch);
+            writer.WriteNumber("final_training_bound", model.History[^1].TrainingBound);
+            if (logLikelihood is { } ll) writer.WriteNumber("test_log_likelihood", ll); else writer.WriteNull("test_log_likelihood");
+            if (evalSeconds is { } es) writer.WriteNumber("eval_seconds", es); else writer.WriteNull("eval_seconds");
+            writer.WriteEndObject();
+        }
+        File.WriteAllBytes(s.Json!, stream.ToArray());
+    }
+
+    private static int[] ParseWidths(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var widths = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], out widths[i]) || widths[i] < 1)
+                throw new ArgumentException($"--hidden: '{parts[i]}' is not a positive layer width; give widths like 200,200.");
+        return widths.Length > 0 ? widths : throw new ArgumentException("--hidden needs at least one layer width, like 200,200.");
+    }
+
+    private static Binarization ParseBinarization(string text) => text.ToLowerInvariant() switch
+    {
+        "dynamic" => Binarization.Dynamic,
+        "threshold" => Binarization.Threshold,
+        "none" => Binarization.None,
+        _ => throw new ArgumentException($"--binarize must be dynamic, threshold or none (got '{text}')."),
+    };
+
+    private static EngineKind ParseEngine(string text) => text.ToLowerInvariant() switch
+    {
+        "managed" => EngineKind.Managed,
+        "libtorch" => EngineKind.LibTorch,
+        _ => throw new ArgumentException($"--engine must be managed or libtorch (got '{text}')."),
+    };
+}
+
+/// <summary>IProgress that calls back on the reporting thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+internal sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}
