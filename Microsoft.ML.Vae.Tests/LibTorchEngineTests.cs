@@ -138,9 +138,14 @@ public sealed class LibTorchEngineTests
                 1e-4 * Math.Abs(managedModel.History[epoch].TrainingBound), $"training bound of epoch {epoch + 1}");
         AssertClose(managedModel.Parameters.ToArray(), model.Parameters.ToArray(), "trained parameters", model.Layout, relative: 1e-3f);
 
-        // VaeModel scores with the managed engine; the libtorch engine, given the model's per-row noise, agrees.
+        // The trained model scores on libtorch; on the managed engine, given the model's per-row noise, it agrees.
+        StringAssert.StartsWith(model.EngineName, "libtorch");
         const int k = 40, seed = 33;
-        float[] scores = model.LogLikelihood(data, sampleCount: k, seed: seed);
+        float[] libTorchScores = model.LogLikelihood(data, sampleCount: k, seed: seed);
+        using var managedScoring = model.UseEngine(EngineKind.Managed);
+        Assert.AreEqual("managed", managedScoring.EngineName);
+        float[] scores = managedScoring.LogLikelihood(data, sampleCount: k, seed: seed);
+        AssertClose(scores, libTorchScores, "log-likelihood on the two engines");
         using var libTorch = CreateLibTorch(model.Layout);
         libTorch.SetParameters(model.Parameters);
         var noise = new float[k * model.LatentSize];
@@ -151,11 +156,11 @@ public sealed class LibTorchEngineTests
             libTorch.LogWeights(data.Values.AsSpan(r * Features, Features), 1, noise, k, weights);
             Assert.AreEqual(scores[r], LogSpace.LogMeanExp(weights), 1e-4 * (1 + Math.Abs(scores[r])), $"log-likelihood of row {r}");
         }
-        var embedding = model.Embed(data);
+        var embedding = managedScoring.Embed(data);
         var (mean, logVariance) = (new float[embedding.Values.Length], new float[embedding.Values.Length]);
         libTorch.Encode(data.Values, data.Rows, mean, logVariance);
         AssertClose(embedding.Values, mean, "embedding");
-        var reconstruction = model.Decode(embedding);
+        var reconstruction = managedScoring.Decode(embedding);
         var output = new float[reconstruction.Values.Length];
         libTorch.Decode(mean, data.Rows, output);
         AssertClose(reconstruction.Values, output, "reconstruction");

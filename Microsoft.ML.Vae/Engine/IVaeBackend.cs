@@ -44,6 +44,12 @@ internal interface IVaeBackend : IDisposable
     /// </summary>
     void LogWeights(ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> noise, int sampleCount, Span<float> logWeights);
 
+    /// <summary>
+    /// Sample rows (rows × samples) a scoring pass should hold: small enough to stay in cache on a CPU, large enough
+    /// to fill a GPU. Large-K estimates are computed in passes of this size.
+    /// </summary>
+    int ScoringSampleRows => 4096;
+
     /// <summary>Decoder output for latent rows <c>[rows, latent]</c>: probabilities (Bernoulli) or means (Gaussian), <c>[rows, features]</c>.</summary>
     void Decode(ReadOnlySpan<float> z, int rows, Span<float> output);
 }
@@ -72,6 +78,9 @@ internal readonly record struct ObjectiveSettings(bool AnalyticKl)
 
     /// <summary>Categorical latents: feed the hard one-hot sample forward, differentiate through the relaxed one.</summary>
     public bool StraightThrough { get; init; }
+
+    /// <summary>Whether this is the plain reparameterised IWAE bound of docs/design.md (the settings every engine supports).</summary>
+    public bool IsPlainIwae => Objective == TrainingObjective.Iwae && Estimator == GradientEstimator.Reparameterization;
 }
 
 /// <summary>Adam hyper-parameters for one step (the step count drives bias correction).</summary>
