@@ -192,7 +192,7 @@ public sealed class VaeEmbeddingTests
             .Fit(mlContext.Data.LoadFromEnumerable(Training));
         lock (messages)
         {
-            Assert.IsTrue(messages.Any(m => m.Contains("Epoch 3: bound")), string.Join(Environment.NewLine, messages));
+            Assert.IsTrue(messages.Any(m => m.Contains("Epoch 1/3: bound")) && messages.Any(m => m.Contains("Epoch 3/3: bound")), string.Join(Environment.NewLine, messages));
             Assert.IsTrue(messages.Any(m => m.Contains("120 rows of 8 features")));
         }
     }

@@ -21,7 +21,12 @@ internal static class VaeTraining
 
         using var channel = host.Start("Training");
         using var progressChannel = host.StartProgressChannel("VAE training");
-        var progress = new LatestProgress();
+        var progress = new EpochProgress(epoch =>
+        {
+            progressChannel.Checkpoint(epoch.Bound, epoch.Epoch);
+            channel.Info(MessageSensitivity.None, $"Epoch {epoch.Epoch}/{epoch.Epochs}: bound {epoch.Bound:F3}" +
+                $"{(epoch.ValidationBound is { } v ? $", validation {v:F3}" : "")} ({epoch.Elapsed.TotalSeconds:F1} s).");
+        });
         progressChannel.SetHeader(new ProgressHeader(["Bound"], ["epochs", "batches"]), entry =>
         {
             if (progress.Latest is not { } p)
@@ -35,12 +40,7 @@ internal static class VaeTraining
             $"{trainerOptions.Epochs} epochs, seed {seed}, engine {trainerOptions.Engine}.");
 
         var model = new VaeTrainer(options.Model, trainerOptions).Fit(data, progress, options.CancellationToken);
-        foreach (var epoch in model.History)
-        {
-            progressChannel.Checkpoint(epoch.TrainingBound, epoch.Epoch);
-            channel.Info(MessageSensitivity.None,
-                $"Epoch {epoch.Epoch}: bound {epoch.TrainingBound:F3}{(epoch.ValidationBound is { } v ? $", validation {v:F3}" : "")} ({epoch.Elapsed.TotalSeconds:F1} s).");
-        }
+        progress.Finish();
         return model;
     }
 
@@ -58,13 +58,28 @@ internal static class VaeTraining
         options.FallbackToCpu = fallbackToCpu;
     }
 
-    /// <summary>Keeps the last report, synchronously (<see cref="Progress{T}"/> would post to a synchronization context).</summary>
-    private sealed class LatestProgress : IProgress<TrainingProgress>
+    /// <summary>
+    /// Keeps the last report for the progress channel's polls, and calls back once per finished epoch with that epoch's
+    /// last report (the one with its validation bound), when the next epoch starts or training ends. Synchronous:
+    /// <see cref="Progress{T}"/> would post to a synchronization context.
+    /// </summary>
+    private sealed class EpochProgress(Action<TrainingProgress> epochEnded) : IProgress<TrainingProgress>
     {
         private TrainingProgress? _latest;
 
         public TrainingProgress? Latest => Volatile.Read(ref _latest);
 
-        public void Report(TrainingProgress value) => Volatile.Write(ref _latest, value);
+        public void Report(TrainingProgress value)
+        {
+            var previous = Interlocked.Exchange(ref _latest, value);
+            if (previous is not null && previous.Epoch != value.Epoch)
+                epochEnded(previous);
+        }
+
+        public void Finish()
+        {
+            if (Latest is { } last)
+                epochEnded(last);
+        }
     }
 }

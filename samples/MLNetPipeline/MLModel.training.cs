@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Runtime;
 using Microsoft.ML.Vae;
 using Microsoft.ML.Vae.Data;
 using Microsoft.ML.Vae.MLNet;
@@ -16,7 +17,11 @@ public static partial class MLModel
     public static void Train(string modelFolder, IEnumerable<ModelInput> trainingRows)
     {
         var mlContext = new MLContext(seed: 0);
-        mlContext.Log += (_, e) => { if (e.Source.Contains("VaeEmbeddingEstimator")) Console.WriteLine(e.Message); };
+        mlContext.Log += (_, e) =>
+        {
+            if (e.Kind == ChannelMessageKind.Info && e.Source.StartsWith(nameof(VaeEmbeddingEstimator)))
+                Console.WriteLine(e.RawMessage);
+        };
         var data = mlContext.Data.LoadFromEnumerable(trainingRows);
 
         var preparation = BuildPreparation(mlContext).Fit(data);
