@@ -1,3 +1,4 @@
+using Microsoft.ML.Vae.Engine.LibTorch;
 using Microsoft.ML.Vae.Engine.Managed;
 using Microsoft.ML.Vae.Model;
 
@@ -10,7 +11,7 @@ internal static class BackendFactory
         engine switch
         {
             EngineKind.Managed => new ManagedBackend(layout, threads),
-            EngineKind.LibTorch => throw new NotSupportedException("The libtorch engine is not built into this version of Microsoft.ML.Vae; use EngineKind.Managed."),
+            EngineKind.LibTorch => new LibTorchBackend(layout, threads, device, fallbackToCpu),
             _ => throw new ArgumentOutOfRangeException(nameof(engine), engine, "Unknown engine."),
         };
 }

@@ -36,6 +36,12 @@ internal interface IVaeBackend : IDisposable
     /// <summary>Log importance weights <c>log p(x,z) - log q(z|x)</c>, <c>[rows, sampleCount]</c>.</summary>
     void LogWeights(ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> noise, int sampleCount, Span<float> logWeights);
 
+    /// <summary>
+    /// Sample rows (rows × samples) a scoring pass should hold: small enough to stay in cache on a CPU, large enough
+    /// to fill a GPU. Large-K estimates are computed in passes of this size.
+    /// </summary>
+    int ScoringSampleRows => 4096;
+
     /// <summary>Decoder output for latent rows <c>[rows, latent]</c>: probabilities (Bernoulli) or means (Gaussian), <c>[rows, features]</c>.</summary>
     void Decode(ReadOnlySpan<float> z, int rows, Span<float> output);
 }

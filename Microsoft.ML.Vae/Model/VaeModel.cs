@@ -10,27 +10,38 @@ namespace Microsoft.ML.Vae;
 /// </summary>
 public sealed class VaeModel : IDisposable
 {
-    /// <summary>
-    /// Sample rows (rows × samples) one scoring pass pushes through the decoder. Bounds the memory of
-    /// <see cref="LogLikelihood(FeatureMatrix, int, int, IProgress{int}, CancellationToken)"/> at about
-    /// 4 bytes × 4096 × (sum of decoder widths + 2 × features + 3 × latent) per concurrent call, whatever K is
-    /// (≈ 25 MB for the 784-200-200-50 model).
-    /// </summary>
-    public const int ScoringSampleRows = 4096;
-
     private readonly float[] _parameters;
     private readonly IVaeBackend _backend;
 
-    internal VaeModel(VaeModelOptions options, ParameterLayout layout, float[] parameters, IReadOnlyList<EpochSummary> history, int threads)
+    internal VaeModel(VaeModelOptions options, ParameterLayout layout, float[] parameters, IReadOnlyList<EpochSummary> history, int threads,
+        EngineKind engine = EngineKind.Managed, string? device = null, bool fallbackToCpu = true)
     {
         Options = options;
         Layout = layout;
         _parameters = parameters;
         History = history;
         Threads = threads;
-        _backend = BackendFactory.Create(layout, EngineKind.Managed, threads);
+        _backend = BackendFactory.Create(layout, engine, threads, device, fallbackToCpu);
         _backend.SetParameters(parameters);
     }
+
+    /// <summary>
+    /// The same model scoring on another engine (e.g. libtorch on a GPU for large-K estimates). The weights are shared
+    /// and the numbers agree to float32 rounding; dispose the returned model to free its engine.
+    /// </summary>
+    public VaeModel UseEngine(EngineKind engine, string? device = null, bool fallbackToCpu = true) =>
+        new(Options.Clone(), Layout, _parameters, History, Threads, engine, device, fallbackToCpu);
+
+    /// <summary>The engine that computes this model's scores, e.g. "managed" or "libtorch 1.13.0 (cpu)".</summary>
+    public string EngineName => _backend.Name;
+
+    /// <summary>
+    /// Sample rows (rows × samples) one scoring pass pushes through the decoder: 4096 on a CPU, which bounds the memory
+    /// of <see cref="LogLikelihood(FeatureMatrix, int, int, IProgress{int}, CancellationToken)"/> at about
+    /// 4 bytes × 4096 × (sum of decoder widths + 2 × features + 3 × latent) per concurrent call whatever K is
+    /// (≈ 25 MB for the 784-200-200-50 model); larger on a GPU.
+    /// </summary>
+    public int ScoringSampleRows => _backend.ScoringSampleRows;
 
     /// <summary>The architecture the model was built with (a copy; changing it does not change the model).</summary>
     public VaeModelOptions Options { get; }
@@ -70,7 +81,7 @@ public sealed class VaeModel : IDisposable
 
     /// <summary>
     /// IWAE estimate of log p(x) per row (nats): log (1/K) Σ p(x, z_k)/q(z_k|x) with K = <paramref name="sampleCount"/>
-    /// samples, a lower bound in expectation that tightens as K grows. Computed in chunks of
+    /// samples, a lower bound in expectation that tightens as K grows. Computed in passes of
     /// <see cref="ScoringSampleRows"/> sample rows, so memory does not grow with K. Row i's samples come from its own
     /// random stream, so a row's estimate does not depend on which other rows are scored with it.
     /// </summary>
@@ -92,8 +103,9 @@ public sealed class VaeModel : IDisposable
         CheckOutput(result, rows, nameof(result));
 
         int features = InputSize, latent = LatentSize;
-        int samplesPerPass = Math.Min(sampleCount, ScoringSampleRows);
-        int rowsPerPass = Math.Max(1, ScoringSampleRows / samplesPerPass);
+        int passRows = ScoringSampleRows;
+        int samplesPerPass = Math.Min(sampleCount, passRows);
+        int rowsPerPass = Math.Max(1, passRows / samplesPerPass);
         var noise = new float[rowsPerPass * samplesPerPass * latent];
         var logWeights = new float[rowsPerPass * samplesPerPass];
         var streams = new RandomSource[rowsPerPass];

@@ -32,7 +32,7 @@ public sealed class VaeTrainer
 
     /// <summary>
     /// Trains on the rows of <paramref name="data"/> and returns the model (with the best validation weights when a
-    /// validation split is used). Throws <see cref="OperationCanceledException"/> between batches when cancelled and
+    /// validation split is used), scoring on the engine it was trained on. Throws <see cref="OperationCanceledException"/> between batches when cancelled and
     /// <see cref="TrainingDivergedException"/> if the bound stops being finite; no model is returned then.
     /// </summary>
     public VaeModel Fit(FeatureMatrix data, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -119,7 +119,7 @@ public sealed class VaeTrainer
 
         var parameters = best ?? new float[layout.Count];
         if (best is null) backend.GetParameters(parameters);
-        return new VaeModel(_modelOptions.Clone(), layout, parameters, history, threads);
+        return new VaeModel(_modelOptions.Clone(), layout, parameters, history, threads, _options.Engine, _options.Device, _options.FallbackToCpu);
     }
 
     /// <summary>Mean L_K over the validation rows, with noise fixed across epochs so epochs compare fairly.</summary>

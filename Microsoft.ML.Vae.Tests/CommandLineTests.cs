@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Microsoft.ML.Vae.Tests;
+
+/// <summary>The `vae` program, run in fresh processes.</summary>
+[TestClass]
+public sealed class CommandLineTests
+{
+    private static string Program()
+    {
+        var testDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        string configuration = testDir.Parent!.Name;
+        string path = Path.Combine(testDir.Parent.Parent!.Parent!.Parent!.FullName, "Microsoft.ML.Vae.Cli", "bin", configuration, testDir.Name, "vae.dll");
+        Assert.IsTrue(File.Exists(path), $"the command line was not built at {path}");
+        return path;
+    }
+
+    private static (int ExitCode, string Output) Run(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Program());
+        foreach (var a in arguments) start.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output + stderr.Result);
+    }
+
+    [TestMethod]
+    public void TrainsOnTheBundledSubsetWritesJsonAndAFreshProcessScoresBitIdentically()
+    {
+        string folder = Path.Combine(Path.GetTempPath(), $"vae-cli-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            string subset = Path.Combine(FindRepositoryRoot(), "data", "fashion-mnist-small");
+            string model = Path.Combine(folder, "m.vae"), json = Path.Combine(folder, "r.json"), scores = Path.Combine(folder, "s.csv");
+            var (code, output) = Run("--data", subset, "--train-size", "300", "--epochs", "1", "--k", "2", "--hidden", "32",
+                "--latent", "4", "--eval-size", "20", "--eval-k", "50", "--out", model, "--json", json);
+            Assert.AreEqual(0, code, output);
+            using var summary = JsonDocument.Parse(File.ReadAllText(json));
+            foreach (var key in new[] { "train_seconds", "ms_per_batch", "test_log_likelihood", "eval_seconds" })
+                Assert.IsTrue(summary.RootElement.GetProperty(key).GetDouble() is var v && double.IsFinite(v), key);
+            Assert.IsTrue(summary.RootElement.GetProperty("test_log_likelihood").GetDouble() < 0);
+
+            string images = Path.Combine(subset, "t10k-images-idx3-ubyte.gz");
+            (code, output) = Run("score", "--model", model, "--input", images, "--eval-k", "64", "--seed", "3", "--out", scores);
+            Assert.AreEqual(0, code, output);
+            var lines = File.ReadAllLines(scores);
+            var loaded = VaeModel.Load(model);
+            var rows = Data.IdxReader.ReadImages(images, maxCount: 25);
+            var expected = loaded.LogLikelihood(rows, 64, seed: 3);
+            var embedding = loaded.Embed(rows);
+            for (int r = 0; r < rows.Rows; r++)
+            {
+                var cells = lines[r + 1].Split(',');
+                Assert.AreEqual(expected[r], float.Parse(cells[1], CultureInfo.InvariantCulture), $"row {r} log-likelihood differs between processes");
+                for (int d = 0; d < loaded.LatentSize; d++)
+                    Assert.AreEqual(embedding.Row(r)[d], float.Parse(cells[2 + d], CultureInfo.InvariantCulture), $"row {r} z{d}");
+            }
+        }
+        finally { Directory.Delete(folder, recursive: true); }
+    }
+
+    [TestMethod]
+    public void MissingDatasetSaysHowToGetIt()
+    {
+        var (code, output) = Run("--data", Path.Combine(Path.GetTempPath(), "no-such-folder"), "--epochs", "1");
+        Assert.AreEqual(2, code);
+        StringAssert.Contains(output, "apt-get install dataset-fashion-mnist");
+    }
+
+    [TestMethod]
+    public void BadOptionsAreNamed()
+    {
+        var (code, output) = Run("--binarize", "sometimes", "--data", "x");
+        Assert.AreEqual(2, code);
+        StringAssert.Contains(output, "--binarize");
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Vae.MLNet.sln"))) return dir.FullName;
+        throw new DirectoryNotFoundException("Vae.MLNet.sln not found above the test folder.");
+    }
+}

@@ -1,0 +1,138 @@
+/*
+ * vae_torch: the flat C interface of the libtorch engine of Microsoft.ML.Vae.
+ *
+ * Conventions
+ * - Every function returns a status (VAE_OK or a VAE_ERROR_* code); on an error, vae_last_error() returns the
+ *   message on the calling thread until that thread's next failing call. No C++ exception crosses this interface.
+ * - A vae_model is opaque; create it with vae_model_create and free it with vae_model_destroy.
+ * - Arrays are row-major float32 on the host; every call copies whole batches in and out once.
+ * - Layouts and the mathematics are those of docs/design.md; the parameter offsets come from the caller
+ *   (ParameterLayout on the C# side), so every engine shares one flat parameter vector.
+ */
+#ifndef VAE_TORCH_H
+#define VAE_TORCH_H
+
+#include <stdint.h>
+
+#if defined(_WIN32)
+#if defined(VAE_TORCH_BUILDING)
+#define VAE_API __declspec(dllexport)
+#else
+#define VAE_API __declspec(dllimport)
+#endif
+#else
+#define VAE_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Raised whenever a signature, a structure or a meaning below changes; the C# side refuses any other version. */
+#define VAE_ABI_VERSION 1
+
+#define VAE_OK 0
+#define VAE_ERROR_ARGUMENT 1      /* a bad argument: a null pointer, an inconsistent layout, an unknown device */
+#define VAE_ERROR_TORCH 2         /* libtorch reported an error */
+#define VAE_ERROR_OUT_OF_MEMORY 3 /* host or device memory ran out */
+#define VAE_ERROR_UNKNOWN 4       /* any other C++ exception */
+
+#define VAE_ACTIVATION_TANH 0
+#define VAE_ACTIVATION_RELU 1
+#define VAE_ACTIVATION_SOFTPLUS 2
+#define VAE_ACTIVATION_IDENTITY 3
+
+#define VAE_DECODER_BERNOULLI 0
+#define VAE_DECODER_GAUSSIAN 1
+
+typedef struct vae_model vae_model;
+
+/* A dense layer y = x W + b: W is [inputs, outputs] at weight_offset, b is [outputs] at bias_offset. */
+typedef struct vae_dense_layer {
+  int64_t weight_offset;
+  int64_t bias_offset;
+  int32_t inputs;
+  int32_t outputs;
+} vae_dense_layer;
+
+/* The network and its place in the flat parameter vector. */
+typedef struct vae_architecture {
+  int64_t parameter_count;
+  const vae_dense_layer* encoder_hidden; /* encoder_hidden_count layers, input side first */
+  const vae_dense_layer* decoder_hidden; /* decoder_hidden_count layers, latent side first */
+  vae_dense_layer encoder_mean;
+  vae_dense_layer encoder_log_variance;
+  vae_dense_layer decoder_output;
+  int64_t decoder_log_variance_offset; /* [input_size] learned log sigma^2, or -1 for the fixed variance */
+  int32_t encoder_hidden_count;
+  int32_t decoder_hidden_count;
+  int32_t input_size;
+  int32_t latent_size;
+  int32_t activation;      /* VAE_ACTIVATION_* */
+  int32_t decoder;         /* VAE_DECODER_* */
+  float decoder_variance;  /* the fixed sigma^2 of the Gaussian decoder */
+  int32_t reserved;        /* 0 */
+} vae_architecture;
+
+/* One Adam step; step is 1 for the first step (it drives the bias correction). */
+typedef struct vae_adam {
+  float learning_rate;
+  float beta1;
+  float beta2;
+  float epsilon;
+  int64_t step;
+} vae_adam;
+
+VAE_API int32_t vae_abi_version(void);
+
+/* The calling thread's last error message ("" if none); owned by the library. */
+VAE_API const char* vae_last_error(void);
+
+/* The libtorch version the library was built against, e.g. "1.13.0"; owned by the library. */
+VAE_API const char* vae_torch_version(void);
+
+/* CUDA devices libtorch can use (0 for a CPU-only libtorch or a machine without a GPU). */
+VAE_API int32_t vae_cuda_device_count(int32_t* count);
+
+/* libtorch's intra-op CPU threads (process-wide). */
+VAE_API int32_t vae_set_num_threads(int32_t threads);
+
+/* device: "cpu" or "cuda:N". Parameters start at zero; Adam state at zero. */
+VAE_API int32_t vae_model_create(const vae_architecture* architecture, const char* device, vae_model** model);
+
+/* Frees the model; null is allowed. */
+VAE_API void vae_model_destroy(vae_model* model);
+
+/* Replaces the parameters and resets the Adam state. */
+VAE_API int32_t vae_model_set_parameters(vae_model* model, const float* parameters, int64_t count);
+
+VAE_API int32_t vae_model_get_parameters(vae_model* model, float* parameters, int64_t count);
+
+/*
+ * x [rows, input_size], noise [rows, samples, latent_size]. Writes the per-row bound L_K (row_bounds [rows]) and the
+ * gradient of the loss -(1/rows) sum L_K (gradient [parameter_count]). analytic_kl (samples = 1 only): the ELBO with
+ * the closed-form KL term.
+ */
+VAE_API int32_t vae_model_gradient(vae_model* model, const float* x, int32_t rows, const float* noise, int32_t samples,
+                                   int32_t analytic_kl, float* row_bounds, float* gradient);
+
+/* As vae_model_gradient, then one Adam step on the device; row_bounds are those before the step. */
+VAE_API int32_t vae_model_train_step(vae_model* model, const float* x, int32_t rows, const float* noise,
+                                     int32_t samples, int32_t analytic_kl, const vae_adam* adam, float* row_bounds);
+
+/* Posterior mean and log-variance, each [rows, latent_size]. Safe to call from several threads at once. */
+VAE_API int32_t vae_model_encode(vae_model* model, const float* x, int32_t rows, float* mean, float* log_variance);
+
+/* log p(x, z) - log q(z | x) per sample, [rows, samples]. Safe to call from several threads at once. */
+VAE_API int32_t vae_model_log_weights(vae_model* model, const float* x, int32_t rows, const float* noise,
+                                      int32_t samples, float* log_weights);
+
+/* Decoder output for z [rows, latent_size]: probabilities (Bernoulli) or means (Gaussian), [rows, input_size].
+ * Safe to call from several threads at once. */
+VAE_API int32_t vae_model_decode(vae_model* model, const float* z, int32_t rows, float* output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VAE_TORCH_H */
