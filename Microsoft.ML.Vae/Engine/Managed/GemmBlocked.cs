@@ -1,0 +1,113 @@
+namespace Microsoft.ML.Vae.Engine.Managed;
+
+/// <summary>
+/// The managed SGEMM: cache-blocked (Goto/BLIS loop order), packed operands, SIMD micro-kernel, and parallel over
+/// row or column ranges of C only. The K reduction is never split and its blocking depends on k alone, so every
+/// element of C is computed by the same operations whatever the thread count, the scheduling or the SIMD width.
+/// </summary>
+internal static unsafe class GemmBlocked
+{
+    /// <summary>Largest K block: a packed B sliver (kc × 32 floats) stays within L1.</summary>
+    private const int KcMax = 256;
+
+    /// <summary>Rows of A per block: the packed A block (Mc × kc) stays within L2.</summary>
+    private const int Mc = 120;
+
+    /// <summary>Columns of B per block: the packed B block (kc × Nc) stays within L3.</summary>
+    private const int Nc = 2048;
+
+    /// <summary>Below this many multiply-adds a call runs on one thread: starting workers would cost more.</summary>
+    private const long MinParallelWork = 1L << 18;
+
+    public static void Multiply(GemmVectorWidth width, Transpose transA, Transpose transB, int m, int n, int k,
+        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int threads)
+    {
+        switch (width)
+        {
+            case GemmVectorWidth.Vector512:
+                Multiply<GemmVector512, System.Runtime.Intrinsics.Vector512<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+                break;
+            case GemmVectorWidth.Vector256:
+                Multiply<GemmVector256, System.Runtime.Intrinsics.Vector256<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+                break;
+            case GemmVectorWidth.Vector128:
+                Multiply<GemmVector128, System.Runtime.Intrinsics.Vector128<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+                break;
+            default:
+                Multiply<GemmScalar, float>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+                break;
+        }
+    }
+
+    private static void Multiply<TOps, TVec>(Transpose transA, Transpose transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int threads)
+        where TOps : IGemmVector<TVec> where TVec : unmanaged
+    {
+        // Split the larger of M and N: each worker packs all of the other operand, so that copy is the smaller one.
+        bool splitRows = m >= n;
+        int tileSize = splitRows ? GemmMicroKernel.Rows : GemmMicroKernel.Columns<TOps, TVec>();
+        int tiles = ((splitRows ? m : n) + tileSize - 1) / tileSize;
+        int workers = (long)m * n * k < MinParallelWork ? 1 : Math.Clamp(threads, 1, tiles);
+        if (workers == 1)
+        {
+            Run<TOps, TVec>(transA, transB, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+
+        nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
+        {
+            // Whole tiles per worker, spread evenly; the ranges depend only on the sizes and the worker count.
+            int start = Math.Min((int)((long)tiles * worker / workers) * tileSize, splitRows ? m : n);
+            int end = Math.Min((int)((long)tiles * (worker + 1) / workers) * tileSize, splitRows ? m : n);
+            if (splitRows)
+                Run<TOps, TVec>(transA, transB, start, end, 0, n, k, alpha, (float*)pa, lda, (float*)pb, ldb, beta, (float*)pc, ldc);
+            else
+                Run<TOps, TVec>(transA, transB, 0, m, start, end, k, alpha, (float*)pa, lda, (float*)pb, ldb, beta, (float*)pc, ldc);
+        });
+    }
+
+    /// <summary>C[m0..m1, n0..n1] on the calling thread.</summary>
+    private static void Run<TOps, TVec>(Transpose transA, Transpose transB, int m0, int m1, int n0, int n1, int k,
+        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+        where TOps : IGemmVector<TVec> where TVec : unmanaged
+    {
+        int nr = GemmMicroKernel.Columns<TOps, TVec>();
+        const int mr = GemmMicroKernel.Rows;
+        float* packedA = GemmWorkspace.Rent(Mc * KcMax + KcMax * Nc);
+        float* packedB = packedA + Mc * KcMax;
+
+        // Equal K blocks (e.g. k = 300 gives 150 + 150 rather than 256 + 44); a function of k only.
+        int kBlocks = (k + KcMax - 1) / KcMax;
+        int kcStep = (k + kBlocks - 1) / kBlocks;
+
+        for (int jc = n0; jc < n1; jc += Nc)
+        {
+            int nc = Math.Min(Nc, n1 - jc);
+            for (int pc = 0; pc < k; pc += kcStep)
+            {
+                int kc = Math.Min(kcStep, k - pc);
+                GemmPacking.PackB(transB, b, ldb, pc, kc, jc, nc, nr, packedB);
+
+                // The first K block applies beta; later blocks accumulate onto it.
+                float blockBeta = pc == 0 ? beta : 1f;
+                for (int ic = m0; ic < m1; ic += Mc)
+                {
+                    int mc = Math.Min(Mc, m1 - ic);
+                    GemmPacking.PackA(transA, a, lda, ic, mc, pc, kc, packedA);
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int cols = Math.Min(nr, nc - jr);
+                        float* sliverB = packedB + (nint)jr * kc;
+                        float* cColumn = c + jc + jr;
+                        for (int ir = 0; ir < mc; ir += mr)
+                        {
+                            GemmMicroKernel.Run<TOps, TVec>(kc, packedA + (nint)ir * kc, sliverB,
+                                cColumn + (nint)(ic + ir) * ldc, ldc, alpha, blockBeta, Math.Min(mr, mc - ir), cols);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
