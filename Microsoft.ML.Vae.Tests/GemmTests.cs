@@ -6,11 +6,14 @@ namespace Microsoft.ML.Vae.Tests;
 [TestClass]
 public sealed class GemmTests
 {
-    /// <summary>(m, n, k) covering single elements, primes, exact tiles, partial tiles and more than one K block.</summary>
+    /// <summary>
+    /// (m, n, k) covering single elements, primes, exact tiles, partial and narrow tiles, more than one row block
+    /// (over 144 rows) and more than one K block (over 800).
+    /// </summary>
     private static readonly (int M, int N, int K)[] s_sizes =
     [
         (1, 1, 1), (1, 37, 5), (29, 1, 11), (6, 32, 16), (7, 13, 5), (12, 64, 1), (31, 67, 29), (67, 31, 257),
-        (130, 97, 300), (5, 3, 600),
+        (151, 97, 300), (5, 3, 1601), (13, 50, 853),
     ];
 
     private static readonly Transpose[] s_transposes = [Transpose.No, Transpose.Yes];
@@ -69,7 +72,7 @@ public sealed class GemmTests
         foreach (Transpose transA in s_transposes)
         foreach (Transpose transB in s_transposes)
         {
-            var problem = new Problem(transA, transB, 41, 35, 300, padding: 3, seed: 11);
+            var problem = new Problem(transA, transB, 41, 35, 1000, padding: 3, seed: 11);
             foreach (float alpha in alphas)
             foreach (float beta in betas)
             {
@@ -84,7 +87,7 @@ public sealed class GemmTests
     {
         foreach (GemmVectorWidth width in Widths())
         {
-            var problem = new Problem(Transpose.No, Transpose.No, 13, 37, 300, padding: 0, seed: 3);
+            var problem = new Problem(Transpose.No, Transpose.No, 13, 37, 1000, padding: 0, seed: 3);
             Array.Fill(problem.InitialC, float.NaN);
             float[] c = problem.Run(GemmProvider.Managed, width, alpha: 1, beta: 0, threads: 1);
             problem.AssertMatchesReference(c, alpha: 1, beta: 0, $"{width}");
@@ -109,7 +112,7 @@ public sealed class GemmTests
     public void ThreadCountsGiveIdenticalResultsAndRepeatsAreBitIdentical()
     {
         // Split over rows (m >= n) and over columns (m < n), both above the single-thread cut-off.
-        foreach ((int m, int n, int k) in new[] { (301, 77, 150), (45, 419, 270) })
+        foreach ((int m, int n, int k) in new[] { (301, 77, 150), (45, 419, 900) })
         foreach (Transpose transA in s_transposes)
         foreach (Transpose transB in s_transposes)
         {
@@ -129,7 +132,7 @@ public sealed class GemmTests
     [TestMethod]
     public void AllWidthsGiveBitIdenticalResults()
     {
-        var problem = new Problem(Transpose.Yes, Transpose.No, 50, 70, 530, padding: 2, seed: 13);
+        var problem = new Problem(Transpose.Yes, Transpose.No, 50, 70, 1650, padding: 2, seed: 13);
         float[] scalar = problem.Run(GemmProvider.Managed, GemmVectorWidth.Scalar, -0.75f, 0.25f, threads: 1);
         foreach (GemmVectorWidth width in Widths())
             CollectionAssert.AreEqual(scalar, problem.Run(GemmProvider.Managed, width, -0.75f, 0.25f, threads: 2), $"{width}");

@@ -7,13 +7,16 @@ namespace Microsoft.ML.Vae.Engine.Managed;
 /// </summary>
 internal static unsafe class GemmBlocked
 {
-    /// <summary>Largest K block: a packed B sliver (kc × 32 floats) stays within L1.</summary>
-    private const int KcMax = 256;
+    /// <summary>
+    /// Largest K block. Long blocks pay the packing and the pass over C fewer times; the B sliver then streams from L2,
+    /// which the kernel tolerates. 800 keeps 784-pixel rows in one block. Measured in docs/benchmarks-gemm.md.
+    /// </summary>
+    private const int KcMax = 800;
 
-    /// <summary>Rows of A per block: the packed A block (Mc × kc) stays within L2.</summary>
-    private const int Mc = 120;
+    /// <summary>Rows of A per block (a multiple of the kernel's rows): the packed A block (Mc × kc) stays within L2.</summary>
+    private const int Mc = 144;
 
-    /// <summary>Columns of B per block: the packed B block (kc × Nc) stays within L3.</summary>
+    /// <summary>Columns of B per block (a multiple of every sliver width): the packed B block (kc × Nc) stays within L3.</summary>
     private const int Nc = 2048;
 
     /// <summary>Below this many multiply-adds a call runs on one thread: starting workers would cost more.</summary>
@@ -45,7 +48,7 @@ internal static unsafe class GemmBlocked
     {
         // Split the larger of M and N: each worker packs all of the other operand, so that copy is the smaller one.
         bool splitRows = m >= n;
-        int tileSize = splitRows ? GemmMicroKernel.Rows : GemmMicroKernel.Columns<TOps, TVec>();
+        int tileSize = splitRows ? GemmMicroKernel.Rows : 2 * TOps.Count;
         int tiles = ((splitRows ? m : n) + tileSize - 1) / tileSize;
         int workers = (long)m * n * k < MinParallelWork ? 1 : Math.Clamp(threads, 1, tiles);
         if (workers == 1)
@@ -72,7 +75,7 @@ internal static unsafe class GemmBlocked
         float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
         where TOps : IGemmVector<TVec> where TVec : unmanaged
     {
-        int nr = GemmMicroKernel.Columns<TOps, TVec>();
+        int nr = 2 * TOps.Count;
         const int mr = GemmMicroKernel.Rows;
         float* packedA = GemmWorkspace.Rent(Mc * KcMax + KcMax * Nc);
         float* packedB = packedA + Mc * KcMax;
@@ -95,15 +98,22 @@ internal static unsafe class GemmBlocked
                 {
                     int mc = Math.Min(Mc, m1 - ic);
                     GemmPacking.PackA(transA, a, lda, ic, mc, pc, kc, packedA);
+                    (nint aRowStride, nint aStepStride) = GemmPacking.StridesA(transA, kc);
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int cols = Math.Min(nr, nc - jr);
+                        bool narrow = GemmPacking.SliverWidth(cols, nr) < nr;
                         float* sliverB = packedB + (nint)jr * kc;
                         float* cColumn = c + jc + jr;
                         for (int ir = 0; ir < mc; ir += mr)
                         {
-                            GemmMicroKernel.Run<TOps, TVec>(kc, packedA + (nint)ir * kc, sliverB,
-                                cColumn + (nint)(ic + ir) * ldc, ldc, alpha, blockBeta, Math.Min(mr, mc - ir), cols);
+                            float* sliverA = packedA + (nint)ir * kc;
+                            float* cTile = cColumn + (nint)(ic + ir) * ldc;
+                            int rows = Math.Min(mr, mc - ir);
+                            if (narrow)
+                                GemmMicroKernel.RunNarrow<TOps, TVec>(kc, sliverA, aRowStride, aStepStride, sliverB, cTile, ldc, alpha, blockBeta, rows, cols);
+                            else
+                                GemmMicroKernel.Run<TOps, TVec>(kc, sliverA, aRowStride, aStepStride, sliverB, cTile, ldc, alpha, blockBeta, rows, cols);
                         }
                     }
                 }
