@@ -54,7 +54,7 @@ public sealed class GemmTests
         foreach (Transpose transB in s_transposes)
         {
             var problem = new Problem(transA, transB, 23, 45, 19, padding: 5, seed: 7);
-            float[] c = problem.Run(GemmProvider.Managed, GemmVectorWidthExtensions.Widest, alpha: 1.5f, beta: 0.5f, threads: 2);
+            float[] c = problem.Run(GemmProvider.Managed, GemmBlocked.WidestAccelerated, alpha: 1.5f, beta: 0.5f, threads: 2);
             problem.AssertMatchesReference(c, alpha: 1.5f, beta: 0.5f, "padded");
             for (int i = 0; i < problem.M; i++)
             {
@@ -76,7 +76,7 @@ public sealed class GemmTests
             foreach (float alpha in alphas)
             foreach (float beta in betas)
             {
-                float[] c = problem.Run(GemmProvider.Managed, GemmVectorWidthExtensions.Widest, alpha, beta, threads: 1);
+                float[] c = problem.Run(GemmProvider.Managed, GemmBlocked.WidestAccelerated, alpha, beta, threads: 1);
                 problem.AssertMatchesReference(c, alpha, beta, $"alpha={alpha} beta={beta}");
             }
         }
@@ -99,7 +99,7 @@ public sealed class GemmTests
     {
         var problem = new Problem(Transpose.No, Transpose.Yes, 9, 10, 4, padding: 0, seed: 5);
         Array.Fill(problem.A, float.NaN);
-        float[] c = problem.Run(GemmProvider.Managed, GemmVectorWidthExtensions.Widest, alpha: 0, beta: 0.5f, threads: 1);
+        float[] c = problem.Run(GemmProvider.Managed, GemmBlocked.WidestAccelerated, alpha: 0, beta: 0.5f, threads: 1);
         for (int i = 0; i < c.Length; i++)
             Assert.AreEqual(0.5f * problem.InitialC[i], c[i], $"alpha = 0: element {i}");
 
@@ -117,12 +117,12 @@ public sealed class GemmTests
         foreach (Transpose transB in s_transposes)
         {
             var problem = new Problem(transA, transB, m, n, k, padding: 0, seed: m + n);
-            float[] single = problem.Run(GemmProvider.Managed, GemmVectorWidthExtensions.Widest, 1, 0.5f, threads: 1);
+            float[] single = problem.Run(GemmProvider.Managed, GemmBlocked.WidestAccelerated, 1, 0.5f, threads: 1);
             problem.AssertMatchesReference(single, 1, 0.5f, "threads=1");
             foreach (int threads in new[] { 2, 3, 8 })
             {
-                float[] first = problem.Run(GemmProvider.Managed, GemmVectorWidthExtensions.Widest, 1, 0.5f, threads);
-                float[] second = problem.Run(GemmProvider.Managed, GemmVectorWidthExtensions.Widest, 1, 0.5f, threads);
+                float[] first = problem.Run(GemmProvider.Managed, GemmBlocked.WidestAccelerated, 1, 0.5f, threads);
+                float[] second = problem.Run(GemmProvider.Managed, GemmBlocked.WidestAccelerated, 1, 0.5f, threads);
                 CollectionAssert.AreEqual(first, second, $"threads={threads} not reproducible ({m}x{n}x{k})");
                 CollectionAssert.AreEqual(single, first, $"threads={threads} differs from threads=1 ({m}x{n}x{k})");
             }
@@ -139,6 +139,19 @@ public sealed class GemmTests
     }
 
     [TestMethod]
+    public void SingleThreadedCallsDoNotAllocateOnceWarm()
+    {
+        var problem = new Problem(Transpose.No, Transpose.Yes, 60, 70, 900, padding: 0, seed: 19);
+        float[] c = problem.InitialC.ToArray();
+        void Call() => Gemm.Multiply(GemmProvider.Managed, GemmBlocked.WidestAccelerated, problem.TransA, problem.TransB,
+            problem.M, problem.N, problem.K, 1, problem.A, problem.Lda, problem.B, problem.Ldb, 0, c, problem.Ldc, 1);
+        Call();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Call();
+        Assert.AreEqual(0, GC.GetAllocatedBytesForCurrentThread() - before, "packing buffers must be reused between calls");
+    }
+
+    [TestMethod]
     public void OpenBlasAgreesWithManaged()
     {
         Assert.IsTrue(OpenBlas.IsAvailable, OpenBlas.InstallHint);
@@ -148,9 +161,9 @@ public sealed class GemmTests
         {
             var problem = new Problem(transA, transB, 97, 83, 301, padding: 4, seed: 17);
             Array.Fill(problem.InitialC, float.NaN);
-            float[] blas = problem.Run(GemmProvider.OpenBlas, GemmVectorWidthExtensions.Widest, 1.25f, 0, threads);
+            float[] blas = problem.Run(GemmProvider.OpenBlas, GemmBlocked.WidestAccelerated, 1.25f, 0, threads);
             problem.AssertMatchesReference(blas, 1.25f, 0, $"openblas threads={threads}");
-            float[] managed = problem.Run(GemmProvider.Managed, GemmVectorWidthExtensions.Widest, 1.25f, 0, threads);
+            float[] managed = problem.Run(GemmProvider.Managed, GemmBlocked.WidestAccelerated, 1.25f, 0, threads);
             for (int i = 0; i < problem.M; i++)
             {
                 for (int j = 0; j < problem.N; j++)
@@ -160,6 +173,33 @@ public sealed class GemmTests
                         $"openblas vs managed at ({i}, {j}), {transA}/{transB}, threads={threads}");
                 }
             }
+        }
+    }
+
+    [TestMethod]
+    public unsafe void PackingWritesExactlyItsDeclaredSize()
+    {
+        const float canary = -12345f;
+        var random = new Random(23);
+        float[] source = Enumerable.Range(0, 64 * 70).Select(_ => (float)random.NextDouble()).ToArray();
+        foreach (Transpose transpose in s_transposes)
+        foreach (int extent in new[] { 1, 5, 6, 7, 8, 16, 17, 32, 48, 64 })
+        foreach (int columnsPerSliver in new[] { 2, 16, 32 })
+        {
+            const int kc = 9;
+            int sizeB = GemmPacking.PackedSizeB(kc, extent, columnsPerSliver);
+            float[] packedB = Enumerable.Repeat(canary, sizeB + 64).ToArray();
+            fixed (float* b = source, target = packedB)
+                GemmPacking.PackB(transpose, b, 70, 0, kc, 0, extent, columnsPerSliver, target);
+            Assert.IsTrue(packedB.Take(sizeB).All(v => v != canary), $"PackB {transpose} nc={extent} left a gap");
+            Assert.IsTrue(packedB.Skip(sizeB).All(v => v == canary), $"PackB {transpose} nc={extent} wrote past its size");
+
+            int sizeA = GemmPacking.PackedSizeA(extent, kc);
+            float[] packedA = Enumerable.Repeat(canary, sizeA + 64).ToArray();
+            fixed (float* a = source, target = packedA)
+                GemmPacking.PackA(transpose, a, 70, 0, extent, 0, kc, target);
+            Assert.IsTrue(packedA.Take(sizeA).All(v => v != canary), $"PackA {transpose} mc={extent} left a gap");
+            Assert.IsTrue(packedA.Skip(sizeA).All(v => v == canary), $"PackA {transpose} mc={extent} wrote past its size");
         }
     }
 

@@ -33,7 +33,7 @@ internal static unsafe class Gemm
 
     public static void Multiply(Transpose transA, Transpose transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, int threads)
-        => Multiply(ConfiguredProvider, GemmVectorWidthExtensions.Widest, transA, transB, m, n, k, alpha, a, lda, b, ldb,
+        => Multiply(ConfiguredProvider, GemmBlocked.WidestAccelerated, transA, transB, m, n, k, alpha, a, lda, b, ldb,
             beta, c, ldc, threads);
 
     /// <summary>

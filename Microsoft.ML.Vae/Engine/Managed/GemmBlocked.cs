@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Microsoft.ML.Vae.Engine.Managed;
 
 /// <summary>
@@ -22,19 +24,26 @@ internal static unsafe class GemmBlocked
     /// <summary>Below this many multiply-adds a call runs on one thread: starting workers would cost more.</summary>
     private const long MinParallelWork = 1L << 18;
 
+    /// <summary>The widest SIMD width this machine accelerates (AVX-512, AVX2 or NEON/SSE), scalar otherwise.</summary>
+    public static GemmVectorWidth WidestAccelerated { get; } =
+        Vector512.IsHardwareAccelerated ? GemmVectorWidth.Vector512 :
+        Vector256.IsHardwareAccelerated ? GemmVectorWidth.Vector256 :
+        Vector128.IsHardwareAccelerated ? GemmVectorWidth.Vector128 :
+        GemmVectorWidth.Scalar;
+
     public static void Multiply(GemmVectorWidth width, Transpose transA, Transpose transB, int m, int n, int k,
         float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int threads)
     {
         switch (width)
         {
             case GemmVectorWidth.Vector512:
-                Multiply<GemmVector512, System.Runtime.Intrinsics.Vector512<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+                Multiply<GemmVector512, Vector512<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
                 break;
             case GemmVectorWidth.Vector256:
-                Multiply<GemmVector256, System.Runtime.Intrinsics.Vector256<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+                Multiply<GemmVector256, Vector256<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
                 break;
             case GemmVectorWidth.Vector128:
-                Multiply<GemmVector128, System.Runtime.Intrinsics.Vector128<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+                Multiply<GemmVector128, Vector128<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
                 break;
             default:
                 Multiply<GemmScalar, float>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
@@ -57,12 +66,24 @@ internal static unsafe class GemmBlocked
             return;
         }
 
+        RunParallel<TOps, TVec>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, splitRows, tileSize, tiles, workers);
+    }
+
+    /// <summary>
+    /// Runs whole tiles of the split dimension per worker, spread evenly; the ranges depend only on the sizes and the
+    /// worker count. (A separate method, so the single-threaded path does not allocate the lambda's closure.)
+    /// </summary>
+    private static void RunParallel<TOps, TVec>(Transpose transA, Transpose transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool splitRows, int tileSize, int tiles,
+        int workers)
+        where TOps : IGemmVector<TVec> where TVec : unmanaged
+    {
         nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
+        int extent = splitRows ? m : n;
         Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
         {
-            // Whole tiles per worker, spread evenly; the ranges depend only on the sizes and the worker count.
-            int start = Math.Min((int)((long)tiles * worker / workers) * tileSize, splitRows ? m : n);
-            int end = Math.Min((int)((long)tiles * (worker + 1) / workers) * tileSize, splitRows ? m : n);
+            int start = Math.Min((int)((long)tiles * worker / workers) * tileSize, extent);
+            int end = Math.Min((int)((long)tiles * (worker + 1) / workers) * tileSize, extent);
             if (splitRows)
                 Run<TOps, TVec>(transA, transB, start, end, 0, n, k, alpha, (float*)pa, lda, (float*)pb, ldb, beta, (float*)pc, ldc);
             else
@@ -77,12 +98,16 @@ internal static unsafe class GemmBlocked
     {
         int nr = 2 * TOps.Count;
         const int mr = GemmMicroKernel.Rows;
-        float* packedA = GemmWorkspace.Rent(Mc * KcMax + KcMax * Nc);
-        float* packedB = packedA + Mc * KcMax;
 
-        // Equal K blocks (e.g. k = 300 gives 150 + 150 rather than 256 + 44); a function of k only.
+        // Equal K blocks (e.g. k = 1000 gives 500 + 500 rather than 800 + 200); a function of k only.
         int kBlocks = (k + KcMax - 1) / KcMax;
         int kcStep = (k + kBlocks - 1) / kBlocks;
+
+        // Buffers sized for this call's blocks; the B block starts on a cache line like the A block.
+        int aSize = RoundUp(GemmPacking.PackedSizeA(Math.Min(Mc, m1 - m0), kcStep), 16);
+        int bSize = GemmPacking.PackedSizeB(kcStep, Math.Min(Nc, n1 - n0), nr);
+        float* packedA = GemmWorkspace.Rent(aSize + bSize);
+        float* packedB = packedA + aSize;
 
         for (int jc = n0; jc < n1; jc += Nc)
         {
@@ -120,4 +145,6 @@ internal static unsafe class GemmBlocked
             }
         }
     }
+
+    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 }

@@ -66,7 +66,7 @@ internal static unsafe class GemmPacking
     {
         int fullSlivers = nc / columnsPerSliver;
         int lastCols = nc - fullSlivers * columnsPerSliver;
-        int lastWidth = SliverWidth(lastCols, columnsPerSliver);
+        int lastWidth = lastCols == 0 ? 0 : SliverWidth(lastCols, columnsPerSliver);
         nint sliverSize = (nint)columnsPerSliver * kc;
         float* last = destination + fullSlivers * sliverSize;
         if (transB == Transpose.No)
@@ -107,6 +107,17 @@ internal static unsafe class GemmPacking
             for (int p = 0; p < kc; p++)
                 last[p * lastWidth + j] = 0;
         }
+    }
+
+    /// <summary>Floats <see cref="PackA"/> writes for an mc × kc block.</summary>
+    public static int PackedSizeA(int mc, int kc)
+        => (mc + GemmMicroKernel.Rows - 1) / GemmMicroKernel.Rows * GemmMicroKernel.Rows * kc;
+
+    /// <summary>Floats <see cref="PackB"/> writes for a kc × nc block.</summary>
+    public static int PackedSizeB(int kc, int nc, int columnsPerSliver)
+    {
+        int lastCols = nc % columnsPerSliver;
+        return (nc - lastCols + (lastCols == 0 ? 0 : SliverWidth(lastCols, columnsPerSliver))) * kc;
     }
 
     /// <summary>The packed width of a sliver holding <paramref name="cols"/> columns: full, or half for a narrow last one.</summary>

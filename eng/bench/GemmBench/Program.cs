@@ -36,7 +36,7 @@ internal static class Program
     {
         int threads = IntOption(args, "--threads", 2);
         int runs = IntOption(args, "--runs", 7);
-        GemmVectorWidth width = Enum.Parse<GemmVectorWidth>(Option(args, "--width") ?? GemmVectorWidthExtensions.Widest.ToString(), ignoreCase: true);
+        GemmVectorWidth width = Enum.Parse<GemmVectorWidth>(Option(args, "--width") ?? GemmBlocked.WidestAccelerated.ToString(), ignoreCase: true);
         string? only = Option(args, "--shape");
         s_cpuTime = args.Contains("--cpu-time");
         bool openBlas = OpenBlas.IsAvailable;
