@@ -29,7 +29,8 @@ internal static unsafe class Gemm
     private static GemmProvider? s_configuredProvider;
 
     /// <summary>The provider <c>VAE_GEMM</c> selects.</summary>
-    public static GemmProvider ConfiguredProvider => s_configuredProvider ??= ParseProvider(Environment.GetEnvironmentVariable(ProviderVariable));
+    public static GemmProvider ConfiguredProvider
+        => s_configuredProvider ??= ParseProvider(Environment.GetEnvironmentVariable(ProviderVariable));
 
     public static void Multiply(Transpose transA, Transpose transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, int threads)
@@ -37,8 +38,7 @@ internal static unsafe class Gemm
             beta, c, ldc, threads);
 
     /// <summary>
-    /// <see cref="Multiply(Transpose, Transpose, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int, int)"/>
-    /// with an explicit provider and, for the managed provider, an explicit SIMD width (tests compare them).
+    /// The product with an explicit provider and, for the managed provider, an explicit SIMD width (tests compare them).
     /// </summary>
     internal static void Multiply(GemmProvider provider, GemmVectorWidth width, Transpose transA, Transpose transB,
         int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta,

@@ -136,9 +136,15 @@ internal static unsafe class GemmBlocked
                             float* cTile = cColumn + (nint)(ic + ir) * ldc;
                             int rows = Math.Min(mr, mc - ir);
                             if (narrow)
-                                GemmMicroKernel.RunNarrow<TOps, TVec>(kc, sliverA, aRowStride, aStepStride, sliverB, cTile, ldc, alpha, blockBeta, rows, cols);
+                            {
+                                GemmMicroKernel.RunNarrow<TOps, TVec>(kc, sliverA, aRowStride, aStepStride, sliverB,
+                                    cTile, ldc, alpha, blockBeta, rows, cols);
+                            }
                             else
-                                GemmMicroKernel.Run<TOps, TVec>(kc, sliverA, aRowStride, aStepStride, sliverB, cTile, ldc, alpha, blockBeta, rows, cols);
+                            {
+                                GemmMicroKernel.Run<TOps, TVec>(kc, sliverA, aRowStride, aStepStride, sliverB,
+                                    cTile, ldc, alpha, blockBeta, rows, cols);
+                            }
                         }
                     }
                 }

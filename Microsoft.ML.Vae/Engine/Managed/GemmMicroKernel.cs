@@ -31,7 +31,8 @@ internal static unsafe class GemmMicroKernel
     {
         int w = TOps.Count;
         PrefetchTile(c, ldc, rows, cols);
-        float* a0 = a, a1 = a + aRowStride, a2 = a + 2 * aRowStride, a3 = a + 3 * aRowStride, a4 = a + 4 * aRowStride, a5 = a + 5 * aRowStride;
+        float* a0 = a, a1 = a + aRowStride, a2 = a + 2 * aRowStride;
+        float* a3 = a + 3 * aRowStride, a4 = a + 4 * aRowStride, a5 = a + 5 * aRowStride;
         nint q = 0;
         TVec c00 = TOps.Zero, c01 = TOps.Zero, c10 = TOps.Zero, c11 = TOps.Zero, c20 = TOps.Zero, c21 = TOps.Zero;
         TVec c30 = TOps.Zero, c31 = TOps.Zero, c40 = TOps.Zero, c41 = TOps.Zero, c50 = TOps.Zero, c51 = TOps.Zero;
@@ -96,7 +97,8 @@ internal static unsafe class GemmMicroKernel
     {
         int w = TOps.Count;
         PrefetchTile(c, ldc, rows, cols);
-        float* a0 = a, a1 = a + aRowStride, a2 = a + 2 * aRowStride, a3 = a + 3 * aRowStride, a4 = a + 4 * aRowStride, a5 = a + 5 * aRowStride;
+        float* a0 = a, a1 = a + aRowStride, a2 = a + 2 * aRowStride;
+        float* a3 = a + 3 * aRowStride, a4 = a + 4 * aRowStride, a5 = a + 5 * aRowStride;
         nint q = 0;
         TVec c0 = TOps.Zero, c1 = TOps.Zero, c2 = TOps.Zero, c3 = TOps.Zero, c4 = TOps.Zero, c5 = TOps.Zero;
         for (int p = 0; p < kc; p++)

@@ -41,8 +41,10 @@ internal static class Program
         s_cpuTime = args.Contains("--cpu-time");
         bool openBlas = OpenBlas.IsAvailable;
 
-        Console.WriteLine($"threads={threads} runs={runs} clock={(s_cpuTime ? "process CPU time" : "wall")} managed width={width} openblas={(openBlas ? "libopenblas.so.0" : "absent")}");
-        Console.WriteLine($"{"shape",-36} {"managed",9} {"openblas",9} {"ratio",6} {"best:",6} {"managed",8} {"openblas",9} {"ratio",6}   (GFLOP/s)");
+        Console.WriteLine($"threads={threads} runs={runs} clock={(s_cpuTime ? "process CPU time" : "wall")} " +
+            $"managed width={width} openblas={(openBlas ? "libopenblas.so.0" : "absent")}");
+        Console.WriteLine($"{"shape",-36} {"managed",9} {"openblas",9} {"ratio",6} " +
+            $"{"best:",6} {"managed",8} {"openblas",9} {"ratio",6}   (GFLOP/s)");
         foreach (Shape shape in s_shapes)
         {
             if (only != null && !shape.Name.Contains(only, StringComparison.OrdinalIgnoreCase))
