@@ -98,8 +98,12 @@ public sealed class VaeModel : IDisposable
     }
 
     /// <inheritdoc cref="LogLikelihood(FeatureMatrix, int, int, IProgress{int}, CancellationToken)"/>
+    /// <param name="firstRowIndex">
+    /// The index of the first row in the caller's data: row i draws from random stream firstRowIndex + i, so scoring
+    /// a dataset in batches gives the same numbers as scoring it whole.
+    /// </param>
     public void LogLikelihood(ReadOnlySpan<float> x, int rows, Span<float> result, int sampleCount = 5000, int seed = 0,
-        IProgress<int>? rowsDone = null, CancellationToken cancellationToken = default)
+        IProgress<int>? rowsDone = null, CancellationToken cancellationToken = default, long firstRowIndex = 0)
     {
         if (sampleCount < 1)
             throw new ArgumentOutOfRangeException(nameof(sampleCount), sampleCount, "sampleCount (K) must be at least 1.");
@@ -123,7 +127,7 @@ public sealed class VaeModel : IDisposable
             var batch = x.Slice(first * features, count * features);
             for (int r = 0; r < count; r++)
             {
-                streams[r] = new RandomSource(seed, first + r);
+                streams[r] = new RandomSource(seed, firstRowIndex + first + r);
                 max[r] = double.NegativeInfinity;
                 sum[r] = 0;
             }
