@@ -27,12 +27,18 @@ internal static class FashionMnistCommand
         var threads = new Option<int>("--threads", () => 0, "Worker threads (0 = all cores).");
         var engine = new Option<string>("--engine", () => "managed", "Engine: managed or libtorch.");
         var device = new Option<string?>("--device", "libtorch engine: cpu, cuda or cuda:N (default: CUDA when available).");
+        var estimator = new Option<string>("--estimator", () => "reparam", "Gradient estimator: reparam, stl, dreg or score.");
+        var objective = new Option<string>("--objective", () => "iwae", "Training objective: iwae, miwae, ciwae or piwae.");
+        var prior = new Option<string>("--prior", () => "standard", "Prior: standard, learned or vamp.");
+        var activation = new Option<string>("--activation", () => "tanh", "Hidden activation: tanh, relu, softplus or identity.");
+        var validation = new Option<double>("--validation", () => 0, "Fraction of training rows held out for early stopping (0 = none).");
         var output = new Option<string?>("--out", "Where to save the trained model.");
         var json = new Option<string?>("--json", "Where to write a JSON summary (train_seconds, ms_per_batch, test_log_likelihood, eval_seconds, ...).");
 
         var root = new RootCommand("Trains a VAE/IWAE on Fashion-MNIST with Microsoft.ML.Vae and estimates the test log-likelihood.")
         {
-            data, k, epochs, batch, hidden, latent, trainSize, evalSize, evalK, binarize, lr, seed, threads, engine, device, output, json,
+            data, k, epochs, batch, hidden, latent, trainSize, evalSize, evalK, binarize, lr, seed, threads, engine, device,
+            estimator, objective, prior, activation, validation, output, json,
         };
         root.SetHandler((InvocationContext context) =>
         {
@@ -42,6 +48,8 @@ internal static class FashionMnistCommand
                 var settings = new RunSettings(
                     Get(data), Get(k), Get(epochs), Get(batch), ParseWidths(Get(hidden)), Get(latent), Get(trainSize), Get(evalSize),
                     Get(evalK), ParseBinarization(Get(binarize)), Get(lr), Get(seed), Get(threads), ParseEngine(Get(engine)), Get(device),
+                    ParseChoice("--estimator", Get(estimator), EstimatorNames), ParseChoice("--objective", Get(objective), ObjectiveNames),
+                    ParseChoice("--prior", Get(prior), PriorNames), ParseChoice("--activation", Get(activation), ActivationNames), Get(validation),
                     Get(output), Get(json));
                 context.ExitCode = Run(settings, context.GetCancellationToken());
             }
@@ -55,7 +63,30 @@ internal static class FashionMnistCommand
     }
 
     private sealed record RunSettings(string? Data, int K, int Epochs, int Batch, int[] Hidden, int Latent, int TrainSize, int EvalSize,
-        int EvalK, Binarization Binarization, float LearningRate, int Seed, int Threads, EngineKind Engine, string? Device, string? Output, string? Json);
+        int EvalK, Binarization Binarization, float LearningRate, int Seed, int Threads, EngineKind Engine, string? Device,
+        GradientEstimator Estimator, TrainingObjective Objective, PriorKind Prior, Activation Activation, double Validation, string? Output, string? Json);
+
+    private static readonly Dictionary<string, GradientEstimator> EstimatorNames = new()
+    {
+        ["reparam"] = GradientEstimator.Reparameterization, ["stl"] = GradientEstimator.StickingTheLanding,
+        ["dreg"] = GradientEstimator.DoublyReparameterized, ["score"] = GradientEstimator.ScoreFunction,
+    };
+    private static readonly Dictionary<string, TrainingObjective> ObjectiveNames = new()
+    {
+        ["iwae"] = TrainingObjective.Iwae, ["miwae"] = TrainingObjective.Miwae, ["ciwae"] = TrainingObjective.Ciwae, ["piwae"] = TrainingObjective.Piwae,
+    };
+    private static readonly Dictionary<string, PriorKind> PriorNames = new()
+    {
+        ["standard"] = PriorKind.Standard, ["learned"] = PriorKind.LearnedGaussian, ["vamp"] = PriorKind.Vamp,
+    };
+    private static readonly Dictionary<string, Activation> ActivationNames = new()
+    {
+        ["tanh"] = Activation.Tanh, ["relu"] = Activation.Relu, ["softplus"] = Activation.Softplus, ["identity"] = Activation.Identity,
+    };
+
+    private static T ParseChoice<T>(string option, string text, Dictionary<string, T> names) =>
+        names.TryGetValue(text.ToLowerInvariant(), out var value) ? value
+            : throw new ArgumentException($"{option} must be one of {string.Join(", ", names.Keys)} (got '{text}').");
 
     private static int Run(RunSettings s, CancellationToken cancellationToken)
     {
@@ -68,11 +99,12 @@ internal static class FashionMnistCommand
         else
             AnsiConsole.MarkupLineInterpolated($"Fashion-MNIST from {dataset.Folder}: {dataset.Train.Images.Rows} training, {dataset.Test.Images.Rows} test images.");
 
-        var modelOptions = new VaeModelOptions { HiddenSizes = s.Hidden, LatentSize = s.Latent };
+        var modelOptions = new VaeModelOptions { HiddenSizes = s.Hidden, LatentSize = s.Latent, Prior = s.Prior, Activation = s.Activation };
         var trainerOptions = new VaeTrainerOptions
         {
             SampleCount = s.K, Epochs = s.Epochs, BatchSize = s.Batch, LearningRate = s.LearningRate, Binarization = s.Binarization,
             Seed = s.Seed, Threads = s.Threads, Engine = s.Engine, Device = s.Device,
+            GradientEstimator = s.Estimator, Objective = s.Objective, ValidationFraction = s.Validation,
         };
         var trainer = new VaeTrainer(modelOptions, trainerOptions);
         var train = dataset.Train.Images;
@@ -155,6 +187,9 @@ internal static class FashionMnistCommand
             writer.WriteString("binarize", s.Binarization.ToString().ToLowerInvariant());
             writer.WriteNumber("seed", s.Seed);
             writer.WriteString("engine", s.Engine.ToString().ToLowerInvariant());
+            writer.WriteString("estimator", s.Estimator.ToString());
+            writer.WriteString("objective", s.Objective.ToString());
+            writer.WriteString("prior", s.Prior.ToString());
             writer.WriteNumber("threads", s.Threads > 0 ? s.Threads : Environment.ProcessorCount);
             writer.WriteNumber("train_seconds", trainSeconds);
             writer.WriteNumber("ms_per_batch", msPerBatch);

@@ -29,6 +29,9 @@ public sealed class ScoringTests
         var all = Model.LogLikelihood(Data, 5000, seed: 4);
         var single = Model.LogLikelihood(new FeatureMatrix(Data.Row(0).ToArray(), 1, Data.Columns), 5000, seed: 4);
         Assert.AreEqual(all[0], single[0], 1e-5);
+        var tail = new float[Data.Rows - 10];
+        Model.LogLikelihood(Data.Values.AsSpan(10 * Data.Columns), Data.Rows - 10, tail, 5000, seed: 4, firstRowIndex: 10);
+        CollectionAssert.AreEqual(all[10..], tail, "a batch starting at row 10 must reproduce rows 10.. of the whole");
         var other = Model.LogLikelihood(Data, 5000, seed: 5);
         Assert.AreNotEqual(all[0], other[0], "another seed should draw other samples");
         Assert.IsTrue(all.All(float.IsFinite) && all.All(v => v < 0));

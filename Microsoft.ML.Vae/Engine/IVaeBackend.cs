@@ -21,7 +21,8 @@ internal interface IVaeBackend : IDisposable
     /// <summary>
     /// Per-row bound <c>L_K</c> (<paramref name="rowBounds"/>, length rows) and the gradient of the loss
     /// <c>-(1/rows)·Σ L_K</c> with respect to every parameter (<paramref name="gradient"/>, layout order).
-    /// <paramref name="noise"/> holds eps, <c>[rows, sampleCount, latent]</c>.
+    /// <paramref name="noise"/> holds eps, <c>[rows, sampleCount, latent]</c>: standard normal draws for Gaussian
+    /// latents, uniform draws in (0, 1) for categorical latents (turned into Gumbel noise by the engine).
     /// </summary>
     void Gradient(ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> noise, int sampleCount, in ObjectiveSettings objective,
         Span<float> rowBounds, Span<float> gradient);
@@ -30,10 +31,17 @@ internal interface IVaeBackend : IDisposable
     void TrainStep(ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> noise, int sampleCount, in ObjectiveSettings objective,
         in AdamSettings adam, Span<float> rowBounds);
 
-    /// <summary>Posterior mean and log-variance, each <c>[rows, latent]</c>.</summary>
+    /// <summary>
+    /// Posterior mean and log-variance, each <c>[rows, latent]</c>; for categorical latents the mean of the one-hot z
+    /// (the class probabilities π) and log(π(1 − π)).
+    /// </summary>
     void Encode(ReadOnlySpan<float> x, int rows, Span<float> mean, Span<float> logVariance);
 
-    /// <summary>Log importance weights <c>log p(x,z) - log q(z|x)</c>, <c>[rows, sampleCount]</c>.</summary>
+    /// <summary>
+    /// Log importance weights <c>log p(x,z) - log q(z|x)</c>, <c>[rows, sampleCount]</c>. Categorical latents use hard
+    /// one-hot samples (Gumbel-max of the uniform noise) and exact categorical probabilities, so the weights give a
+    /// valid IWAE bound on the discrete model.
+    /// </summary>
     void LogWeights(ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> noise, int sampleCount, Span<float> logWeights);
 
     /// <summary>
@@ -46,8 +54,34 @@ internal interface IVaeBackend : IDisposable
     void Decode(ReadOnlySpan<float> z, int rows, Span<float> output);
 }
 
-/// <summary>What the training objective is, as the engine needs it.</summary>
-internal readonly record struct ObjectiveSettings(bool AnalyticKl);
+/// <summary>
+/// What the training objective is, as the engine needs it (docs/estimators.md). The defaults are the plain
+/// reparameterised IWAE bound; engines that do not implement a setting must reject it rather than ignore it.
+/// </summary>
+internal readonly record struct ObjectiveSettings(bool AnalyticKl)
+{
+    public TrainingObjective Objective { get; init; } = TrainingObjective.Iwae;
+
+    /// <summary>MIWAE/PIWAE: groups M of the K samples (M divides K).</summary>
+    public int Groups { get; init; } = 1;
+
+    /// <summary>CIWAE: weight of the ELBO.</summary>
+    public float CiwaeBeta { get; init; } = 0.5f;
+
+    public GradientEstimator Estimator { get; init; } = GradientEstimator.Reparameterization;
+
+    /// <summary>Score function: the baseline c subtracted from the learning signal; NaN uses, per row, the mean bound of the batch's other rows.</summary>
+    public float ScoreBaseline { get; init; } = float.NaN;
+
+    /// <summary>Categorical latents: Gumbel-Softmax temperature τ.</summary>
+    public float Temperature { get; init; } = 1f;
+
+    /// <summary>Categorical latents: feed the hard one-hot sample forward, differentiate through the relaxed one.</summary>
+    public bool StraightThrough { get; init; }
+
+    /// <summary>Whether this is the plain reparameterised IWAE bound of docs/design.md (the settings every engine supports).</summary>
+    public bool IsPlainIwae => Objective == TrainingObjective.Iwae && Estimator == GradientEstimator.Reparameterization;
+}
 
 /// <summary>Adam hyper-parameters for one step (the step count drives bias correction).</summary>
 internal readonly record struct AdamSettings(float LearningRate, float Beta1, float Beta2, float Epsilon, long Step);

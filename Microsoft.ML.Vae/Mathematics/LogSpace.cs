@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Microsoft.ML.Vae.Mathematics;
 
 /// <summary>Numerically stable functions of quantities kept in log space.</summary>
@@ -21,6 +23,19 @@ public static class LogSpace
 
     /// <summary>log(1/K Σ exp(values)): the importance-weighted bound of one row from its K log weights.</summary>
     public static double LogMeanExp(ReadOnlySpan<float> values) => LogSumExp(values) - Math.Log(values.Length);
+
+    /// <summary>
+    /// exp(values − max) normalised to sum to 1, so no term overflows or underflows to 0/0 (TensorPrimitives.SoftMax
+    /// does not shift, and returns NaN for log weights beyond about ±88).
+    /// </summary>
+    public static void Softmax(ReadOnlySpan<float> values, Span<float> result)
+    {
+        result = result[..values.Length];
+        float max = TensorPrimitives.Max(values);
+        TensorPrimitives.Subtract(values, max, result);
+        TensorPrimitives.Exp(result, result);
+        TensorPrimitives.Divide(result, TensorPrimitives.Sum(result), result);
+    }
 
     /// <summary>log(1 + exp(x)) without overflow.</summary>
     public static float Softplus(float x) => x > 0 ? x + MathF.Log(1 + MathF.Exp(-x)) : MathF.Log(1 + MathF.Exp(x));

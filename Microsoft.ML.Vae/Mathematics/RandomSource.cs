@@ -71,6 +71,16 @@ internal sealed class RandomSource
         TensorPrimitives.Multiply(cos, radius, cos);
     }
 
+    /// <summary>
+    /// The noise engines take per latent value: N(0, 1) draws for Gaussian latents, U(0, 1) draws for categorical
+    /// latents (the engine turns them into Gumbel noise).
+    /// </summary>
+    public void FillLatentNoise(Span<float> values, LatentKind latent)
+    {
+        if (latent == LatentKind.Categorical) FillUniform(values, 0f, 1f);
+        else FillNormal(values);
+    }
+
     /// <summary>Fisher-Yates shuffle.</summary>
     public void Shuffle(Span<int> items)
     {

@@ -20,12 +20,17 @@ internal readonly record struct DenseLayer(ParameterTensor Weight, ParameterTens
 internal sealed class ParameterLayout
 {
     private readonly List<ParameterTensor> _tensors = [];
+    private readonly DenseLayer? _encoderLogVariance;
 
     public ParameterLayout(VaeModelOptions options, int inputSize)
     {
         if (inputSize < 1) throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "A model needs at least one input feature.");
         InputSize = inputSize;
-        LatentSize = options.LatentSize;
+        Latent = options.Latent;
+        LatentVariables = options.LatentSize;
+        CategoryCount = Latent == LatentKind.Categorical ? options.CategoryCount : 1;
+        LatentSize = checked(LatentVariables * CategoryCount);
+        Prior = options.Prior;
         Activation = options.Activation;
         Decoder = options.Decoder;
         LearnDecoderVariance = options.LearnDecoderVariance;
@@ -35,8 +40,12 @@ internal sealed class ParameterLayout
         var encoder = new List<DenseLayer>();
         foreach (int h in options.HiddenSizes) { encoder.Add(AddDense($"enc.{encoder.Count}", width, h)); width = h; }
         EncoderHidden = encoder;
-        EncoderMean = AddDense("enc.mu", width, LatentSize);
-        EncoderLogVariance = AddDense("enc.logvar", width, LatentSize);
+        if (Latent == LatentKind.Categorical) EncoderMean = AddDense("enc.logits", width, LatentSize);
+        else
+        {
+            EncoderMean = AddDense("enc.mu", width, LatentSize);
+            _encoderLogVariance = AddDense("enc.logvar", width, LatentSize);
+        }
 
         width = LatentSize;
         var decoder = new List<DenseLayer>();
@@ -44,21 +53,49 @@ internal sealed class ParameterLayout
         DecoderHidden = decoder;
         DecoderOutput = AddDense("dec.out", width, inputSize);
         DecoderLogVariance = LearnDecoderVariance ? Add("dec.logvar", 1, inputSize) : null;
+
+        if (Prior == PriorKind.LearnedGaussian)
+        {
+            PriorMean = Add("prior.mu", 1, LatentSize);
+            PriorLogVariance = Add("prior.logvar", 1, LatentSize);
+        }
+        else if (Prior == PriorKind.Vamp) PseudoInputs = Add("prior.pseudo", options.PseudoInputCount, inputSize);
     }
 
     public int InputSize { get; }
+
+    /// <summary>Width of z, the decoder's input and the noise per sample: LatentVariables × CategoryCount.</summary>
     public int LatentSize { get; }
+
+    /// <summary>Number of latent variables (<see cref="VaeModelOptions.LatentSize"/>).</summary>
+    public int LatentVariables { get; }
+
+    /// <summary>Classes per categorical variable; 1 for Gaussian latents.</summary>
+    public int CategoryCount { get; }
+
+    public LatentKind Latent { get; }
+    public PriorKind Prior { get; }
     public Activation Activation { get; }
     public DecoderKind Decoder { get; }
     public bool LearnDecoderVariance { get; }
     public float DecoderVariance { get; }
 
     public IReadOnlyList<DenseLayer> EncoderHidden { get; }
+    /// <summary>The mean head (Gaussian latents) or the logits head <c>enc.logits</c> (categorical latents).</summary>
     public DenseLayer EncoderMean { get; }
-    public DenseLayer EncoderLogVariance { get; }
+
+    /// <summary>The log-variance head; Gaussian latents only.</summary>
+    public DenseLayer EncoderLogVariance => _encoderLogVariance ?? throw new InvalidOperationException("Categorical latents have no log-variance head.");
     public IReadOnlyList<DenseLayer> DecoderHidden { get; }
     public DenseLayer DecoderOutput { get; }
     public ParameterTensor? DecoderLogVariance { get; }
+
+    /// <summary>Learned Gaussian prior: its mean and log-variance, <c>[1, LatentSize]</c> each.</summary>
+    public ParameterTensor? PriorMean { get; }
+    public ParameterTensor? PriorLogVariance { get; }
+
+    /// <summary>VampPrior: the pseudo-inputs, <c>[PseudoInputCount, InputSize]</c>.</summary>
+    public ParameterTensor? PseudoInputs { get; }
 
     public IReadOnlyList<ParameterTensor> Tensors => _tensors;
 
@@ -70,17 +107,22 @@ internal sealed class ParameterLayout
     public ParameterTensor Find(string name) =>
         _tensors.FirstOrDefault(t => t.Name == name) is { Name: not null } t ? t : throw new KeyNotFoundException($"The model has no parameter '{name}'.");
 
-    /// <summary>Glorot-uniform weights, zero biases, log-variances at log(<see cref="DecoderVariance"/>).</summary>
+    /// <summary>
+    /// Glorot-uniform weights, zero biases, log-variances at log(<see cref="DecoderVariance"/>), a learned prior at
+    /// N(0, I), pseudo-inputs uniform in [0, 1] (the trainer replaces them with training rows).
+    /// </summary>
     public float[] Initialize(Mathematics.RandomSource random)
     {
         var parameters = new float[Count];
-        foreach (var layer in EncoderHidden.Concat([EncoderMean, EncoderLogVariance]).Concat(DecoderHidden).Append(DecoderOutput))
+        var heads = _encoderLogVariance is { } logVariance ? new[] { EncoderMean, logVariance } : [EncoderMean];
+        foreach (var layer in EncoderHidden.Concat(heads).Concat(DecoderHidden).Append(DecoderOutput))
         {
             float limit = MathF.Sqrt(6f / (layer.Inputs + layer.Outputs));
             var w = parameters.AsSpan(layer.Weight.Offset, layer.Weight.Length);
             random.FillUniform(w, -limit, limit);
         }
         if (DecoderLogVariance is { } lv) parameters.AsSpan(lv.Offset, lv.Length).Fill(MathF.Log(DecoderVariance));
+        if (PseudoInputs is { } pseudo) random.FillUniform(parameters.AsSpan(pseudo.Offset, pseudo.Length), 0f, 1f);
         return parameters;
     }
 

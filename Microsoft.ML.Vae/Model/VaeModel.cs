@@ -49,7 +49,7 @@ public sealed class VaeModel : IDisposable
     /// <summary>Features per row.</summary>
     public int InputSize => Layout.InputSize;
 
-    /// <summary>Dimensions of the embedding.</summary>
+    /// <summary>Dimensions of the embedding (and of z): LatentSize, or LatentSize × CategoryCount for categorical latents.</summary>
     public int LatentSize => Layout.LatentSize;
 
     /// <summary>Bounds per epoch of the training run that produced the model.</summary>
@@ -61,7 +61,10 @@ public sealed class VaeModel : IDisposable
 
     internal ReadOnlySpan<float> Parameters => _parameters;
 
-    /// <summary>Posterior means, one row of <see cref="LatentSize"/> per input row.</summary>
+    /// <summary>The engine holding the parameters, for internal helpers such as <see cref="Diagnostics.LatentDiagnostics"/>.</summary>
+    internal IVaeBackend Backend => _backend;
+
+    /// <summary>Posterior means, one row of <see cref="LatentSize"/> per input row (class probabilities for categorical latents).</summary>
     public FeatureMatrix Embed(FeatureMatrix x)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -81,7 +84,8 @@ public sealed class VaeModel : IDisposable
 
     /// <summary>
     /// IWAE estimate of log p(x) per row (nats): log (1/K) Σ p(x, z_k)/q(z_k|x) with K = <paramref name="sampleCount"/>
-    /// samples, a lower bound in expectation that tightens as K grows. Computed in passes of
+    /// samples, a lower bound in expectation that tightens as K grows (for categorical latents, on the discrete model:
+    /// hard one-hot samples scored with exact categorical probabilities). Computed in passes of
     /// <see cref="ScoringSampleRows"/> sample rows, so memory does not grow with K. Row i's samples come from its own
     /// random stream, so a row's estimate does not depend on which other rows are scored with it.
     /// </summary>
@@ -94,8 +98,12 @@ public sealed class VaeModel : IDisposable
     }
 
     /// <inheritdoc cref="LogLikelihood(FeatureMatrix, int, int, IProgress{int}, CancellationToken)"/>
+    /// <param name="firstRowIndex">
+    /// The index of the first row in the caller's data: row i draws from random stream firstRowIndex + i, so scoring
+    /// a dataset in batches gives the same numbers as scoring it whole.
+    /// </param>
     public void LogLikelihood(ReadOnlySpan<float> x, int rows, Span<float> result, int sampleCount = 5000, int seed = 0,
-        IProgress<int>? rowsDone = null, CancellationToken cancellationToken = default)
+        IProgress<int>? rowsDone = null, CancellationToken cancellationToken = default, long firstRowIndex = 0)
     {
         if (sampleCount < 1)
             throw new ArgumentOutOfRangeException(nameof(sampleCount), sampleCount, "sampleCount (K) must be at least 1.");
@@ -119,14 +127,14 @@ public sealed class VaeModel : IDisposable
             var batch = x.Slice(first * features, count * features);
             for (int r = 0; r < count; r++)
             {
-                streams[r] = new RandomSource(seed, first + r);
+                streams[r] = new RandomSource(seed, firstRowIndex + first + r);
                 max[r] = double.NegativeInfinity;
                 sum[r] = 0;
             }
             for (int done = 0; done < sampleCount; done += samplesPerPass)
             {
                 int k = Math.Min(samplesPerPass, sampleCount - done);
-                for (int r = 0; r < count; r++) streams[r].FillNormal(noise.AsSpan(r * k * latent, k * latent));
+                for (int r = 0; r < count; r++) streams[r].FillLatentNoise(noise.AsSpan(r * k * latent, k * latent), Layout.Latent);
                 _backend.LogWeights(batch, count, noise.AsSpan(0, count * k * latent), k, logWeights);
                 for (int i = 0; i < count * k; i++) LogSpace.Accumulate(ref max[i / k], ref sum[i / k], logWeights[i]);
             }

@@ -7,12 +7,13 @@ namespace Microsoft.ML.Vae.Model;
 /// The model file: magic "MLVAE", format version, options, input size, training history and the flat parameters in
 /// <see cref="ParameterLayout"/> order (little-endian float32), followed by a SHA-256 of everything before it.
 /// Files are written to a temporary file beside the target and moved over it, so a failed save never leaves a
-/// half-written file where a good one was.
+/// half-written file where a good one was. Version 2 adds the latent kind, category count, prior and pseudo-input
+/// count after the version 1 options; version 1 files read with their defaults (Gaussian latents, standard prior).
 /// </summary>
 internal static class VaeModelSerializer
 {
     private static readonly byte[] Magic = "MLVAE\r\n\0"u8.ToArray();
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
     private const int HashLength = 32;
 
     public static void Save(VaeModel model, string path)
@@ -95,7 +96,7 @@ internal static class VaeModelSerializer
         {
             reader.ReadBytes(Magic.Length);
             reader.ReadInt32();
-            var options = ReadOptions(reader);
+            var options = ReadOptions(reader, version);
             int inputSize = reader.ReadInt32();
             int threads = reader.ReadInt32();
             int epochs = reader.ReadInt32();
@@ -134,9 +135,13 @@ internal static class VaeModelSerializer
         writer.Write((int)options.Decoder);
         writer.Write(options.LearnDecoderVariance);
         writer.Write(options.DecoderVariance);
+        writer.Write((int)options.Latent);
+        writer.Write(options.CategoryCount);
+        writer.Write((int)options.Prior);
+        writer.Write(options.PseudoInputCount);
     }
 
-    private static VaeModelOptions ReadOptions(BinaryReader reader)
+    private static VaeModelOptions ReadOptions(BinaryReader reader, int version)
     {
         var options = new VaeModelOptions { HiddenSizes = ReadWidths(reader) };
         if (reader.ReadBoolean()) options.DecoderHiddenSizes = ReadWidths(reader);
@@ -145,6 +150,13 @@ internal static class VaeModelSerializer
         options.Decoder = (DecoderKind)reader.ReadInt32();
         options.LearnDecoderVariance = reader.ReadBoolean();
         options.DecoderVariance = reader.ReadSingle();
+        if (version >= 2)
+        {
+            options.Latent = (LatentKind)reader.ReadInt32();
+            options.CategoryCount = reader.ReadInt32();
+            options.Prior = (PriorKind)reader.ReadInt32();
+            options.PseudoInputCount = reader.ReadInt32();
+        }
         return options;
     }
 

@@ -24,8 +24,20 @@ public sealed class VaeModelOptions
     /// <summary>Decoder hidden layer widths, latent side first; null mirrors <see cref="HiddenSizes"/>.</summary>
     public int[]? DecoderHiddenSizes { get; set; }
 
-    /// <summary>Number of latent dimensions. Default 50.</summary>
+    /// <summary>Number of latent variables: Gaussian dimensions, or categorical variables. Default 50.</summary>
     public int LatentSize { get; set; } = 50;
+
+    /// <summary>Gaussian or categorical latent variables. Default Gaussian.</summary>
+    public LatentKind Latent { get; set; } = LatentKind.Gaussian;
+
+    /// <summary>Categorical latents only: classes per variable (the decoder sees LatentSize × CategoryCount one-hot inputs). Default 10.</summary>
+    public int CategoryCount { get; set; } = 10;
+
+    /// <summary>The prior p(z). Default standard (N(0, I), or uniform for categorical latents).</summary>
+    public PriorKind Prior { get; set; } = PriorKind.Standard;
+
+    /// <summary>VampPrior only: the number of learned pseudo-inputs (mixture components). Default 500.</summary>
+    public int PseudoInputCount { get; set; } = 500;
 
     /// <summary>Hidden-layer non-linearity. Default tanh.</summary>
     public Activation Activation { get; set; } = Activation.Tanh;
@@ -50,6 +62,10 @@ public sealed class VaeModelOptions
         Decoder = Decoder,
         LearnDecoderVariance = LearnDecoderVariance,
         DecoderVariance = DecoderVariance,
+        Latent = Latent,
+        CategoryCount = CategoryCount,
+        Prior = Prior,
+        PseudoInputCount = PseudoInputCount,
     };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
@@ -67,6 +83,16 @@ public sealed class VaeModelOptions
             throw new ArgumentException($"{nameof(DecoderVariance)} must be a positive finite number (got {DecoderVariance}).", nameof(DecoderVariance));
         if (LearnDecoderVariance && Decoder != DecoderKind.Gaussian)
             throw new ArgumentException($"{nameof(LearnDecoderVariance)} applies only to the Gaussian decoder; set {nameof(Decoder)} = Gaussian or turn it off.", nameof(LearnDecoderVariance));
+        if (!Enum.IsDefined(Latent))
+            throw new ArgumentException($"{nameof(Latent)} {(int)Latent} is not a known latent kind.", nameof(Latent));
+        if (Latent == LatentKind.Categorical && CategoryCount < 2)
+            throw new ArgumentException($"{nameof(CategoryCount)} must be at least 2 for categorical latents (got {CategoryCount}).", nameof(CategoryCount));
+        if (!Enum.IsDefined(Prior))
+            throw new ArgumentException($"{nameof(Prior)} {(int)Prior} is not a known prior.", nameof(Prior));
+        if (Latent == LatentKind.Categorical && Prior != PriorKind.Standard)
+            throw new ArgumentException($"{nameof(Prior)} {Prior} needs Gaussian latents; categorical latents use the uniform prior ({nameof(PriorKind)}.{nameof(PriorKind.Standard)}).", nameof(Prior));
+        if (Prior == PriorKind.Vamp && PseudoInputCount < 1)
+            throw new ArgumentException($"{nameof(PseudoInputCount)} must be at least 1 for the VampPrior (got {PseudoInputCount}).", nameof(PseudoInputCount));
     }
 
     private static void ValidateWidths(int[]? widths, string name)

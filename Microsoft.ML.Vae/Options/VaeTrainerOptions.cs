@@ -26,8 +26,35 @@ public sealed class VaeTrainerOptions
     /// <summary>Importance samples per row (K). 1 trains the VAE (ELBO), K &gt; 1 the IWAE bound L_K. Default 5.</summary>
     public int SampleCount { get; set; } = 5;
 
-    /// <summary>With K = 1: use the closed-form KL(q || N(0, I)) instead of its one-sample estimate.</summary>
+    /// <summary>With K = 1 and the standard prior: use the closed-form KL(q || p) instead of its one-sample estimate.</summary>
     public bool AnalyticKl { get; set; }
+
+    /// <summary>The bound to maximise over the K samples. Default IWAE (the ELBO when K = 1).</summary>
+    public TrainingObjective Objective { get; set; } = TrainingObjective.Iwae;
+
+    /// <summary>MIWAE and PIWAE: the number M of groups the K samples are split into (M must divide K). Default 1.</summary>
+    public int ObjectiveGroups { get; set; } = 1;
+
+    /// <summary>CIWAE: the weight β of the ELBO in β·ELBO + (1 − β)·IWAE, in [0, 1]. Default 0.5.</summary>
+    public float CiwaeBeta { get; set; } = 0.5f;
+
+    /// <summary>How the encoder's gradient is estimated. Default the reparameterisation trick.</summary>
+    public GradientEstimator GradientEstimator { get; set; } = GradientEstimator.Reparameterization;
+
+    /// <summary>Score-function estimator: decay of the running mean of the bound used as baseline, in [0, 1). Default 0.9.</summary>
+    public float BaselineDecay { get; set; } = 0.9f;
+
+    /// <summary>Categorical latents: the Gumbel-Softmax temperature τ at the first step. Default 1.</summary>
+    public float Temperature { get; set; } = 1f;
+
+    /// <summary>Categorical latents: the floor of the annealed temperature. Default 0.5 (Jang et al. 2017).</summary>
+    public float MinimumTemperature { get; set; } = 0.5f;
+
+    /// <summary>Categorical latents: τ_t = max(MinimumTemperature, Temperature·exp(−rate·t)) at step t. Default 1e-4; 0 keeps τ fixed.</summary>
+    public float TemperatureAnnealRate { get; set; } = 1e-4f;
+
+    /// <summary>Categorical latents: the decoder sees the hard one-hot sample, gradients flow through the relaxed one (straight-through Gumbel-Softmax).</summary>
+    public bool StraightThrough { get; set; }
 
     /// <summary>Passes over the training rows. Default 20.</summary>
     public int Epochs { get; set; } = 20;
@@ -95,6 +122,34 @@ public sealed class VaeTrainerOptions
         Require(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), $"must lie in [0, 1) (got {ValidationFraction}).");
         Require(EarlyStoppingPatience >= 1, nameof(EarlyStoppingPatience), $"must be at least 1 (got {EarlyStoppingPatience}).");
         Require(Enum.IsDefined(Engine), nameof(Engine), $"{(int)Engine} is not a known engine.");
+        Require(Enum.IsDefined(Objective), nameof(Objective), $"{(int)Objective} is not a known objective.");
+        Require(Enum.IsDefined(GradientEstimator), nameof(GradientEstimator), $"{(int)GradientEstimator} is not a known gradient estimator.");
+        Require(ObjectiveGroups >= 1 && SampleCount % ObjectiveGroups == 0, nameof(ObjectiveGroups), $"must be at least 1 and divide SampleCount = {SampleCount} (got {ObjectiveGroups}).");
+        Require(ObjectiveGroups == 1 || Objective is TrainingObjective.Miwae or TrainingObjective.Piwae, nameof(ObjectiveGroups),
+            $"applies to the MIWAE and PIWAE objectives only (got {ObjectiveGroups} with {Objective}); set it to 1.");
+        Require(CiwaeBeta >= 0 && CiwaeBeta <= 1, nameof(CiwaeBeta), $"must lie in [0, 1] (got {CiwaeBeta}).");
+        Require(!AnalyticKl || Objective == TrainingObjective.Iwae, nameof(AnalyticKl), $"needs Objective = Iwae (got {Objective}).");
+        Require(!AnalyticKl || GradientEstimator == GradientEstimator.Reparameterization, nameof(AnalyticKl),
+            $"needs GradientEstimator = Reparameterization (got {GradientEstimator}): the other estimators act on the sampled log q.");
+        Require(BaselineDecay >= 0 && BaselineDecay < 1, nameof(BaselineDecay), $"must lie in [0, 1) (got {BaselineDecay}).");
+        Require(Temperature > 0 && float.IsFinite(Temperature), nameof(Temperature), $"must be a positive finite number (got {Temperature}).");
+        Require(MinimumTemperature > 0 && MinimumTemperature <= Temperature, nameof(MinimumTemperature), $"must lie in (0, Temperature = {Temperature}] (got {MinimumTemperature}).");
+        Require(TemperatureAnnealRate >= 0 && float.IsFinite(TemperatureAnnealRate), nameof(TemperatureAnnealRate), $"must be 0 or a positive finite number (got {TemperatureAnnealRate}).");
+    }
+
+    /// <summary>Checks the combinations of training and model options; throws <see cref="ArgumentException"/> naming the option to change.</summary>
+    internal void ValidateFor(VaeModelOptions model)
+    {
+        bool categorical = model.Latent == LatentKind.Categorical;
+        Require(!categorical || GradientEstimator is GradientEstimator.Reparameterization or GradientEstimator.ScoreFunction, nameof(GradientEstimator),
+            $"{GradientEstimator} needs Gaussian latents; categorical latents train with Reparameterization (Gumbel-Softmax) or ScoreFunction.");
+        Require(!categorical || GradientEstimator != GradientEstimator.Reparameterization || AnalyticKl, nameof(AnalyticKl),
+            "must be true for categorical latents with the Gumbel-Softmax relaxation (the relaxed ELBO uses the closed-form categorical KL); " +
+            "for importance-weighted bounds on categorical latents use GradientEstimator.ScoreFunction.");
+        Require(!AnalyticKl || model.Prior == PriorKind.Standard, nameof(AnalyticKl), $"needs the standard prior (got {model.Prior}): there is no closed-form KL to it.");
+        Require(Engine != EngineKind.LibTorch || (Objective == TrainingObjective.Iwae && GradientEstimator == GradientEstimator.Reparameterization
+                && model.Latent == LatentKind.Gaussian && model.Prior == PriorKind.Standard), nameof(Engine),
+            "LibTorch trains only the reparameterised IWAE bound with Gaussian latents and the standard prior; use EngineKind.Managed for the other objectives, estimators, latents and priors.");
     }
 
     private static void Require(bool condition, string option, string message)

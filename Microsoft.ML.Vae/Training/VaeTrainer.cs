@@ -13,7 +13,8 @@ namespace Microsoft.ML.Vae;
 public sealed class VaeTrainer
 {
     // Independent random streams of one seed, so adding a use of randomness never shifts another.
-    private const long InitializationStream = 1, ShuffleStream = 2, BinarizationStream = 3, NoiseStream = 4, SplitStream = 5, ValidationNoiseStream = 6;
+    private const long InitializationStream = 1, ShuffleStream = 2, BinarizationStream = 3, NoiseStream = 4, SplitStream = 5, ValidationNoiseStream = 6,
+        PseudoInputStream = 7;
 
     private readonly VaeModelOptions _modelOptions;
     private readonly VaeTrainerOptions _options;
@@ -24,6 +25,7 @@ public sealed class VaeTrainer
         ArgumentNullException.ThrowIfNull(trainerOptions);
         modelOptions.Validate();
         trainerOptions.Validate();
+        trainerOptions.ValidateFor(modelOptions);
         if (trainerOptions.Binarization != Binarization.None && modelOptions.Decoder != DecoderKind.Bernoulli)
             throw new ArgumentException($"Binarization {trainerOptions.Binarization} applies only to the Bernoulli decoder; use Binarization.None with a Gaussian decoder.", nameof(trainerOptions));
         _modelOptions = modelOptions.Clone();
@@ -41,11 +43,11 @@ public sealed class VaeTrainer
         if (data.Rows == 0) throw new ArgumentException("The training data has no rows: at least one row is needed.", nameof(data));
         InputValidation.CheckBatch(data.Values, data.Rows, data.Columns, _modelOptions.Decoder, nameof(data));
 
-        int features = data.Columns, latent = _modelOptions.LatentSize, k = _options.SampleCount;
+        int features = data.Columns, k = _options.SampleCount;
         int threads = _options.ResolvedThreads;
         var layout = new ParameterLayout(_modelOptions, features);
+        int latent = layout.LatentSize;
         using var backend = BackendFactory.Create(layout, _options.Engine, threads, _options.Device, _options.FallbackToCpu);
-        backend.SetParameters(layout.Initialize(new RandomSource(_options.Seed, InitializationStream)));
 
         var rows = Enumerable.Range(0, data.Rows).ToArray();
         int validationCount = (int)(data.Rows * _options.ValidationFraction);
@@ -54,6 +56,9 @@ public sealed class VaeTrainer
         var trainingRows = rows[..^validationCount];
         if (trainingRows.Length == 0)
             throw new ArgumentException($"ValidationFraction {_options.ValidationFraction} leaves no training rows out of {data.Rows}.", nameof(data));
+        var initial = layout.Initialize(new RandomSource(_options.Seed, InitializationStream));
+        if (layout.PseudoInputs is { } pseudoInputs) InitializePseudoInputs(initial.AsSpan(pseudoInputs.Offset, pseudoInputs.Length), data, trainingRows);
+        backend.SetParameters(initial);
 
         float[] values = _options.Binarization == Binarization.Threshold ? Threshold(data.Values, _options.BinarizationThreshold) : data.Values;
         var shuffle = new RandomSource(_options.Seed, ShuffleStream);
@@ -64,7 +69,15 @@ public sealed class VaeTrainer
         var batch = new float[batchSize * features];
         var noise = new float[batchSize * k * latent];
         var bounds = new float[batchSize];
-        var objective = new ObjectiveSettings(_options.AnalyticKl);
+        var objective = new ObjectiveSettings(_options.AnalyticKl)
+        {
+            Objective = _options.Objective,
+            Groups = _options.ObjectiveGroups,
+            CiwaeBeta = _options.CiwaeBeta,
+            Estimator = _options.GradientEstimator,
+            StraightThrough = _options.StraightThrough,
+        };
+        double baselineSum = 0, baselineWeight = 0; // running mean of the bound, the score function's baseline
 
         var history = new List<EpochSummary>();
         float[]? best = null;
@@ -84,11 +97,18 @@ public sealed class VaeTrainer
                 int start = b * batchSize, count = Math.Min(batchSize, trainingRows.Length - start);
                 Gather(values, features, trainingRows.AsSpan(start, count), batch,
                     _options.Binarization == Binarization.Dynamic ? binarization : null);
-                noiseSource.FillNormal(noise.AsSpan(0, count * k * latent));
+                noiseSource.FillLatentNoise(noise.AsSpan(0, count * k * latent), layout.Latent);
                 var adam = new AdamSettings(_options.LearningRate, _options.Beta1, _options.Beta2, _options.Epsilon, ++step);
-                backend.TrainStep(batch.AsSpan(0, count * features), count, noise.AsSpan(0, count * k * latent), k, objective, adam, bounds);
+                var stepObjective = objective with
+                {
+                    Temperature = Temperature(step),
+                    ScoreBaseline = baselineWeight > 0 ? (float)(baselineSum / baselineWeight) : float.NaN,
+                };
+                backend.TrainStep(batch.AsSpan(0, count * features), count, noise.AsSpan(0, count * k * latent), k, stepObjective, adam, bounds);
                 double batchSum = 0;
                 for (int i = 0; i < count; i++) batchSum += bounds[i];
+                baselineSum = _options.BaselineDecay * baselineSum + batchSum / count;
+                baselineWeight = _options.BaselineDecay * baselineWeight + 1;
                 if (!double.IsFinite(batchSum))
                     throw new TrainingDivergedException(
                         $"Training diverged at epoch {epoch}, batch {b + 1}: the bound became {batchSum}. Lower LearningRate (now {_options.LearningRate}), " +
@@ -135,11 +155,27 @@ public sealed class VaeTrainer
         {
             int count = Math.Min(chunk, validationRows.Length - start);
             Gather(values, features, validationRows.AsSpan(start, count), batch, null);
-            noiseSource.FillNormal(noise.AsSpan(0, count * k * latent));
+            noiseSource.FillLatentNoise(noise.AsSpan(0, count * k * latent), backend.Layout.Latent);
             backend.LogWeights(batch.AsSpan(0, count * features), count, noise.AsSpan(0, count * k * latent), k, weights);
             for (int r = 0; r < count; r++) sum += LogSpace.LogMeanExp(weights.AsSpan(r * k, k));
         }
         return sum / validationRows.Length;
+    }
+
+    /// <summary>Gumbel-Softmax temperature at a step: τ_t = max(τ_min, τ_0·exp(−r·t)) (Jang et al. 2017).</summary>
+    private float Temperature(long step) =>
+        MathF.Max(_options.MinimumTemperature, _options.Temperature * MathF.Exp(-_options.TemperatureAnnealRate * step));
+
+    /// <summary>VampPrior pseudo-inputs start at randomly chosen training rows (Tomczak and Welling's data initialisation).</summary>
+    private void InitializePseudoInputs(Span<float> pseudoInputs, FeatureMatrix data, int[] trainingRows)
+    {
+        var random = new RandomSource(_options.Seed, PseudoInputStream);
+        int features = data.Columns;
+        for (int c = 0; c < pseudoInputs.Length / features; c++)
+        {
+            int row = trainingRows[random.NextInt(trainingRows.Length)];
+            data.Values.AsSpan(row * features, features).CopyTo(pseudoInputs.Slice(c * features, features));
+        }
     }
 
     private static void Gather(float[] values, int features, ReadOnlySpan<int> rows, float[] batch, RandomSource? binarization)

@@ -18,6 +18,8 @@ internal sealed class LibTorchBackend : IVaeBackend
     /// <param name="fallbackToCpu">Whether an unavailable CUDA device falls back to the CPU (otherwise: an exception).</param>
     public LibTorchBackend(ParameterLayout layout, int threads, string? device, bool fallbackToCpu)
     {
+        if (layout.Latent != LatentKind.Gaussian || layout.Prior != PriorKind.Standard)
+            throw new NotSupportedException($"The libtorch engine supports Gaussian latents with the standard prior (the model has {layout.Latent} latents, prior {layout.Prior}); use EngineKind.Managed.");
         _library = LibTorchLibrary.Shared;
         var target = LibTorchDevice.Resolve(device, fallbackToCpu, _library.CudaDeviceCount());
         if (target.IsCpu) _library.SetThreads(Math.Max(1, threads));
@@ -55,6 +57,7 @@ internal sealed class LibTorchBackend : IVaeBackend
         CheckBatch(x, rows, noise, sampleCount);
         CheckOutput(rowBounds, rows, nameof(rowBounds));
         CheckOutput(gradient, Layout.Count, nameof(gradient));
+        RequirePlainIwae(objective);
         _library.Gradient(_model, x, rows, noise, sampleCount, objective.AnalyticKl, rowBounds, gradient);
     }
 
@@ -63,6 +66,7 @@ internal sealed class LibTorchBackend : IVaeBackend
     {
         CheckBatch(x, rows, noise, sampleCount);
         CheckOutput(rowBounds, rows, nameof(rowBounds));
+        RequirePlainIwae(objective);
         _library.TrainStep(_model, x, rows, noise, sampleCount, objective.AnalyticKl, adam, rowBounds);
     }
 
@@ -116,5 +120,11 @@ internal sealed class LibTorchBackend : IVaeBackend
     private static void Require(bool condition, string name, string message)
     {
         if (!condition) throw new ArgumentException(message, name);
+    }
+
+    private static void RequirePlainIwae(in ObjectiveSettings objective)
+    {
+        if (!objective.IsPlainIwae)
+            throw new NotSupportedException($"The libtorch engine trains the reparameterised IWAE bound only (asked for {objective.Objective} with {objective.Estimator}); use EngineKind.Managed.");
     }
 }

@@ -1,0 +1,306 @@
+using System.Runtime.Intrinsics;
+using Microsoft.ML.Vae.Engine.Managed;
+
+namespace Microsoft.ML.Vae.Tests;
+
+[TestClass]
+public sealed class GemmTests
+{
+    /// <summary>
+    /// (m, n, k) covering single elements, primes, exact tiles, partial and narrow tiles, more than one row block
+    /// (over 144 rows) and more than one K block (over 800).
+    /// </summary>
+    private static readonly (int M, int N, int K)[] s_sizes =
+    [
+        (1, 1, 1), (1, 37, 5), (29, 1, 11), (6, 32, 16), (7, 13, 5), (12, 64, 1), (31, 67, 29), (67, 31, 257),
+        (151, 97, 300), (5, 3, 1601), (13, 50, 853),
+    ];
+
+    private static readonly Transpose[] s_transposes = [Transpose.No, Transpose.Yes];
+
+    /// <summary>Widths the managed kernel can run with here: scalar always, vectors when accelerated.</summary>
+    private static IEnumerable<GemmVectorWidth> Widths()
+    {
+        yield return GemmVectorWidth.Scalar;
+        if (Vector128.IsHardwareAccelerated)
+            yield return GemmVectorWidth.Vector128;
+        if (Vector256.IsHardwareAccelerated)
+            yield return GemmVectorWidth.Vector256;
+        if (Vector512.IsHardwareAccelerated)
+            yield return GemmVectorWidth.Vector512;
+    }
+
+    [TestMethod]
+    public void AllTransposesSizesAndWidthsMatchDoubleReference()
+    {
+        int seed = 0;
+        foreach (Transpose transA in s_transposes)
+        foreach (Transpose transB in s_transposes)
+        foreach ((int m, int n, int k) in s_sizes)
+        {
+            var problem = new Problem(transA, transB, m, n, k, padding: 0, seed++);
+            foreach (GemmVectorWidth width in Widths())
+            {
+                float[] c = problem.Run(GemmProvider.Managed, width, alpha: 1, beta: 0, threads: 1);
+                problem.AssertMatchesReference(c, alpha: 1, beta: 0, $"{width}");
+            }
+        }
+    }
+
+    [TestMethod]
+    public void LeadingDimensionsWiderThanRowsAreRespectedAndPaddingIsUntouched()
+    {
+        foreach (Transpose transA in s_transposes)
+        foreach (Transpose transB in s_transposes)
+        {
+            var problem = new Problem(transA, transB, 23, 45, 19, padding: 5, seed: 7);
+            float[] c = problem.Run(GemmProvider.Managed, GemmBlocked.WidestAccelerated, alpha: 1.5f, beta: 0.5f, threads: 2);
+            problem.AssertMatchesReference(c, alpha: 1.5f, beta: 0.5f, "padded");
+            for (int i = 0; i < problem.M; i++)
+            {
+                for (int j = problem.N; j < problem.Ldc; j++)
+                    Assert.AreEqual(problem.InitialC[i * problem.Ldc + j], c[i * problem.Ldc + j], $"C padding ({i}, {j}) changed");
+            }
+        }
+    }
+
+    [TestMethod]
+    public void AlphaAndBetaCombinationsMatchReference()
+    {
+        float[] alphas = [1, -0.5f, 2];
+        float[] betas = [0, 1, 0.25f, -2];
+        foreach (Transpose transA in s_transposes)
+        foreach (Transpose transB in s_transposes)
+        {
+            var problem = new Problem(transA, transB, 41, 35, 1000, padding: 3, seed: 11);
+            foreach (float alpha in alphas)
+            foreach (float beta in betas)
+            {
+                float[] c = problem.Run(GemmProvider.Managed, GemmBlocked.WidestAccelerated, alpha, beta, threads: 1);
+                problem.AssertMatchesReference(c, alpha, beta, $"alpha={alpha} beta={beta}");
+            }
+        }
+    }
+
+    [TestMethod]
+    public void BetaZeroOverwritesNaNInC()
+    {
+        foreach (GemmVectorWidth width in Widths())
+        {
+            var problem = new Problem(Transpose.No, Transpose.No, 13, 37, 1000, padding: 0, seed: 3);
+            Array.Fill(problem.InitialC, float.NaN);
+            float[] c = problem.Run(GemmProvider.Managed, width, alpha: 1, beta: 0, threads: 1);
+            problem.AssertMatchesReference(c, alpha: 1, beta: 0, $"{width}");
+        }
+    }
+
+    [TestMethod]
+    public void AlphaZeroOrEmptyKOnlyScalesC()
+    {
+        var problem = new Problem(Transpose.No, Transpose.Yes, 9, 10, 4, padding: 0, seed: 5);
+        Array.Fill(problem.A, float.NaN);
+        float[] c = problem.Run(GemmProvider.Managed, GemmBlocked.WidestAccelerated, alpha: 0, beta: 0.5f, threads: 1);
+        for (int i = 0; i < c.Length; i++)
+            Assert.AreEqual(0.5f * problem.InitialC[i], c[i], $"alpha = 0: element {i}");
+
+        float[] cleared = problem.InitialC.ToArray();
+        Gemm.Multiply(Transpose.No, Transpose.No, 9, 10, 0, 1, [], 1, [], 10, 0, cleared, 10, 1);
+        Assert.IsTrue(cleared.All(v => v == 0), "k = 0 with beta = 0 must clear C");
+    }
+
+    [TestMethod]
+    public void ThreadCountsGiveIdenticalResultsAndRepeatsAreBitIdentical()
+    {
+        // Split over rows (m >= n) and over columns (m < n), both above the single-thread cut-off.
+        foreach ((int m, int n, int k) in new[] { (301, 77, 150), (45, 419, 900) })
+        foreach (Transpose transA in s_transposes)
+        foreach (Transpose transB in s_transposes)
+        {
+            var problem = new Problem(transA, transB, m, n, k, padding: 0, seed: m + n);
+            float[] single = problem.Run(GemmProvider.Managed, GemmBlocked.WidestAccelerated, 1, 0.5f, threads: 1);
+            problem.AssertMatchesReference(single, 1, 0.5f, "threads=1");
+            foreach (int threads in new[] { 2, 3, 8 })
+            {
+                float[] first = problem.Run(GemmProvider.Managed, GemmBlocked.WidestAccelerated, 1, 0.5f, threads);
+                float[] second = problem.Run(GemmProvider.Managed, GemmBlocked.WidestAccelerated, 1, 0.5f, threads);
+                CollectionAssert.AreEqual(first, second, $"threads={threads} not reproducible ({m}x{n}x{k})");
+                CollectionAssert.AreEqual(single, first, $"threads={threads} differs from threads=1 ({m}x{n}x{k})");
+            }
+        }
+    }
+
+    [TestMethod]
+    public void AllWidthsGiveBitIdenticalResults()
+    {
+        var problem = new Problem(Transpose.Yes, Transpose.No, 50, 70, 1650, padding: 2, seed: 13);
+        float[] scalar = problem.Run(GemmProvider.Managed, GemmVectorWidth.Scalar, -0.75f, 0.25f, threads: 1);
+        foreach (GemmVectorWidth width in Widths())
+            CollectionAssert.AreEqual(scalar, problem.Run(GemmProvider.Managed, width, -0.75f, 0.25f, threads: 2), $"{width}");
+    }
+
+    [TestMethod]
+    public void SingleThreadedCallsDoNotAllocateOnceWarm()
+    {
+        var problem = new Problem(Transpose.No, Transpose.Yes, 60, 70, 900, padding: 0, seed: 19);
+        float[] c = problem.InitialC.ToArray();
+        void Call() => Gemm.Multiply(GemmProvider.Managed, GemmBlocked.WidestAccelerated, problem.TransA, problem.TransB,
+            problem.M, problem.N, problem.K, 1, problem.A, problem.Lda, problem.B, problem.Ldb, 0, c, problem.Ldc, 1);
+        Call();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Call();
+        Assert.AreEqual(0, GC.GetAllocatedBytesForCurrentThread() - before, "packing buffers must be reused between calls");
+    }
+
+    [TestMethod]
+    public void OpenBlasAgreesWithManaged()
+    {
+        Assert.IsTrue(OpenBlas.IsAvailable, OpenBlas.InstallHint);
+        foreach (Transpose transA in s_transposes)
+        foreach (Transpose transB in s_transposes)
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var problem = new Problem(transA, transB, 97, 83, 301, padding: 4, seed: 17);
+            Array.Fill(problem.InitialC, float.NaN);
+            float[] blas = problem.Run(GemmProvider.OpenBlas, GemmBlocked.WidestAccelerated, 1.25f, 0, threads);
+            problem.AssertMatchesReference(blas, 1.25f, 0, $"openblas threads={threads}");
+            float[] managed = problem.Run(GemmProvider.Managed, GemmBlocked.WidestAccelerated, 1.25f, 0, threads);
+            for (int i = 0; i < problem.M; i++)
+            {
+                for (int j = 0; j < problem.N; j++)
+                {
+                    int index = i * problem.Ldc + j;
+                    Assert.AreEqual(managed[index], blas[index], 1e-4f * (1 + Math.Abs(managed[index])),
+                        $"openblas vs managed at ({i}, {j}), {transA}/{transB}, threads={threads}");
+                }
+            }
+        }
+    }
+
+    [TestMethod]
+    public unsafe void PackingWritesExactlyItsDeclaredSize()
+    {
+        const float canary = -12345f;
+        var random = new Random(23);
+        float[] source = Enumerable.Range(0, 64 * 70).Select(_ => (float)random.NextDouble()).ToArray();
+        foreach (Transpose transpose in s_transposes)
+        foreach (int extent in new[] { 1, 5, 6, 7, 8, 16, 17, 32, 48, 64 })
+        foreach (int columnsPerSliver in new[] { 2, 16, 32 })
+        {
+            const int kc = 9;
+            int sizeB = GemmPacking.PackedSizeB(kc, extent, columnsPerSliver);
+            float[] packedB = Enumerable.Repeat(canary, sizeB + 64).ToArray();
+            fixed (float* b = source, target = packedB)
+                GemmPacking.PackB(transpose, b, 70, 0, kc, 0, extent, columnsPerSliver, target);
+            Assert.IsTrue(packedB.Take(sizeB).All(v => v != canary), $"PackB {transpose} nc={extent} left a gap");
+            Assert.IsTrue(packedB.Skip(sizeB).All(v => v == canary), $"PackB {transpose} nc={extent} wrote past its size");
+
+            int sizeA = GemmPacking.PackedSizeA(extent, kc);
+            float[] packedA = Enumerable.Repeat(canary, sizeA + 64).ToArray();
+            fixed (float* a = source, target = packedA)
+                GemmPacking.PackA(transpose, a, 70, 0, extent, 0, kc, target);
+            Assert.IsTrue(packedA.Take(sizeA).All(v => v != canary), $"PackA {transpose} mc={extent} left a gap");
+            Assert.IsTrue(packedA.Skip(sizeA).All(v => v == canary), $"PackA {transpose} mc={extent} wrote past its size");
+        }
+    }
+
+    [TestMethod]
+    public void ProviderIsParsedFromEnvironmentValue()
+    {
+        Assert.AreEqual(GemmProvider.Managed, Gemm.ParseProvider(null));
+        Assert.AreEqual(GemmProvider.Managed, Gemm.ParseProvider(" Managed "));
+        Assert.AreEqual(GemmProvider.OpenBlas, Gemm.ParseProvider("OPENBLAS"));
+        Assert.AreEqual(GemmProvider.Auto, Gemm.ParseProvider("auto"));
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => Gemm.ParseProvider("mkl"));
+        StringAssert.Contains(error.Message, Gemm.ProviderVariable);
+    }
+
+    [TestMethod]
+    public void OperandsThatDoNotFitAreRejected()
+    {
+        float[] a = new float[6], b = new float[6], c = new float[4];
+        var lda = Assert.ThrowsExactly<ArgumentOutOfRangeException>(
+            () => Gemm.Multiply(Transpose.No, Transpose.No, 2, 2, 3, 1, a, 2, b, 2, 0, c, 2, 1));
+        Assert.AreEqual("lda", lda.ParamName);
+        var shortB = Assert.ThrowsExactly<ArgumentException>(
+            () => Gemm.Multiply(Transpose.No, Transpose.Yes, 2, 2, 3, 1, a, 3, b, 4, 0, c, 2, 1));
+        Assert.AreEqual("b", shortB.ParamName);
+        var shortC = Assert.ThrowsExactly<ArgumentException>(
+            () => Gemm.Multiply(Transpose.No, Transpose.No, 2, 2, 3, 1, a, 3, b, 2, 0, c, 3, 1));
+        Assert.AreEqual("c", shortC.ParamName);
+    }
+
+    /// <summary>Random operands of one product, stored with optional padding beyond each row.</summary>
+    private sealed class Problem
+    {
+        public Problem(Transpose transA, Transpose transB, int m, int n, int k, int padding, int seed)
+        {
+            (TransA, TransB, M, N, K) = (transA, transB, m, n, k);
+            var random = new Random(seed);
+            (int aRows, int aCols) = transA == Transpose.No ? (m, k) : (k, m);
+            (int bRows, int bCols) = transB == Transpose.No ? (k, n) : (n, k);
+            (Lda, Ldb, Ldc) = (aCols + padding, bCols + padding, n + padding);
+            A = RandomValues(random, aRows * Lda);
+            B = RandomValues(random, bRows * Ldb);
+            InitialC = RandomValues(random, m * Ldc);
+        }
+
+        public Transpose TransA { get; }
+        public Transpose TransB { get; }
+        public int M { get; }
+        public int N { get; }
+        public int K { get; }
+        public int Lda { get; }
+        public int Ldb { get; }
+        public int Ldc { get; }
+        public float[] A { get; }
+        public float[] B { get; }
+        public float[] InitialC { get; }
+
+        public float[] Run(GemmProvider provider, GemmVectorWidth width, float alpha, float beta, int threads)
+        {
+            float[] c = InitialC.ToArray();
+            Gemm.Multiply(provider, width, TransA, TransB, M, N, K, alpha, A, Lda, B, Ldb, beta, c, Ldc, threads);
+            return c;
+        }
+
+        /// <summary>
+        /// Compares with a double-precision product; the tolerance is the float rounding bound of a length-k sum,
+        /// (k + 2)·2⁻²³ times the sum of the magnitudes of the terms.
+        /// </summary>
+        public void AssertMatchesReference(float[] c, float alpha, float beta, string what)
+        {
+            for (int i = 0; i < M; i++)
+            {
+                for (int j = 0; j < N; j++)
+                {
+                    double sum = 0, magnitude = 0;
+                    for (int p = 0; p < K; p++)
+                    {
+                        double term = (double)ElementA(i, p) * ElementB(p, j);
+                        sum += term;
+                        magnitude += Math.Abs(term);
+                    }
+
+                    double initial = beta == 0 ? 0 : beta * (double)InitialC[i * Ldc + j];
+                    double expected = alpha * sum + initial;
+                    double tolerance = (K + 2) * Math.Pow(2, -23) * (Math.Abs(alpha) * magnitude + Math.Abs(initial)) + 1e-30;
+                    double actual = c[i * Ldc + j];
+                    Assert.IsTrue(Math.Abs(actual - expected) <= tolerance,
+                        $"{what}: {TransA}/{TransB} {M}x{N}x{K} C({i}, {j}) = {actual}, expected {expected} ± {tolerance}");
+                }
+            }
+        }
+
+        private float ElementA(int i, int p) => TransA == Transpose.No ? A[i * Lda + p] : A[p * Lda + i];
+
+        private float ElementB(int p, int j) => TransB == Transpose.No ? B[p * Ldb + j] : B[j * Ldb + p];
+
+        private static float[] RandomValues(Random random, int length)
+        {
+            var values = new float[length];
+            for (int i = 0; i < length; i++)
+                values[i] = (float)(random.NextDouble() * 2 - 1);
+            return values;
+        }
+    }
+}

@@ -1,0 +1,156 @@
+using System.Runtime.Intrinsics;
+
+namespace Microsoft.ML.Vae.Engine.Managed;
+
+/// <summary>
+/// The managed SGEMM: cache-blocked (Goto/BLIS loop order), packed operands, SIMD micro-kernel, and parallel over
+/// row or column ranges of C only. The K reduction is never split and its blocking depends on k alone, so every
+/// element of C is computed by the same operations whatever the thread count, the scheduling or the SIMD width.
+/// </summary>
+internal static unsafe class GemmBlocked
+{
+    /// <summary>
+    /// Largest K block. Long blocks pay the packing and the pass over C fewer times; the B sliver then streams from L2,
+    /// which the kernel tolerates. 800 keeps 784-pixel rows in one block. Measured in docs/benchmarks-gemm.md.
+    /// </summary>
+    private const int KcMax = 800;
+
+    /// <summary>Rows of A per block (a multiple of the kernel's rows): the packed A block (Mc × kc) stays within L2.</summary>
+    private const int Mc = 144;
+
+    /// <summary>Columns of B per block (a multiple of every sliver width): the packed B block (kc × Nc) stays within L3.</summary>
+    private const int Nc = 2048;
+
+    /// <summary>Below this many multiply-adds a call runs on one thread: starting workers would cost more.</summary>
+    private const long MinParallelWork = 1L << 18;
+
+    /// <summary>The widest SIMD width this machine accelerates (AVX-512, AVX2 or NEON/SSE), scalar otherwise.</summary>
+    public static GemmVectorWidth WidestAccelerated { get; } =
+        Vector512.IsHardwareAccelerated ? GemmVectorWidth.Vector512 :
+        Vector256.IsHardwareAccelerated ? GemmVectorWidth.Vector256 :
+        Vector128.IsHardwareAccelerated ? GemmVectorWidth.Vector128 :
+        GemmVectorWidth.Scalar;
+
+    public static void Multiply(GemmVectorWidth width, Transpose transA, Transpose transB, int m, int n, int k,
+        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int threads)
+    {
+        switch (width)
+        {
+            case GemmVectorWidth.Vector512:
+                Multiply<GemmVector512, Vector512<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+                break;
+            case GemmVectorWidth.Vector256:
+                Multiply<GemmVector256, Vector256<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+                break;
+            case GemmVectorWidth.Vector128:
+                Multiply<GemmVector128, Vector128<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+                break;
+            default:
+                Multiply<GemmScalar, float>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+                break;
+        }
+    }
+
+    private static void Multiply<TOps, TVec>(Transpose transA, Transpose transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int threads)
+        where TOps : IGemmVector<TVec> where TVec : unmanaged
+    {
+        // Split the larger of M and N: each worker packs all of the other operand, so that copy is the smaller one.
+        bool splitRows = m >= n;
+        int tileSize = splitRows ? GemmMicroKernel.Rows : 2 * TOps.Count;
+        int tiles = ((splitRows ? m : n) + tileSize - 1) / tileSize;
+        int workers = (long)m * n * k < MinParallelWork ? 1 : Math.Clamp(threads, 1, tiles);
+        if (workers == 1)
+        {
+            Run<TOps, TVec>(transA, transB, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+
+        RunParallel<TOps, TVec>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, splitRows, tileSize, tiles, workers);
+    }
+
+    /// <summary>
+    /// Runs whole tiles of the split dimension per worker, spread evenly; the ranges depend only on the sizes and the
+    /// worker count. (A separate method, so the single-threaded path does not allocate the lambda's closure.)
+    /// </summary>
+    private static void RunParallel<TOps, TVec>(Transpose transA, Transpose transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool splitRows, int tileSize, int tiles,
+        int workers)
+        where TOps : IGemmVector<TVec> where TVec : unmanaged
+    {
+        nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
+        int extent = splitRows ? m : n;
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
+        {
+            int start = Math.Min((int)((long)tiles * worker / workers) * tileSize, extent);
+            int end = Math.Min((int)((long)tiles * (worker + 1) / workers) * tileSize, extent);
+            if (splitRows)
+                Run<TOps, TVec>(transA, transB, start, end, 0, n, k, alpha, (float*)pa, lda, (float*)pb, ldb, beta, (float*)pc, ldc);
+            else
+                Run<TOps, TVec>(transA, transB, 0, m, start, end, k, alpha, (float*)pa, lda, (float*)pb, ldb, beta, (float*)pc, ldc);
+        });
+    }
+
+    /// <summary>C[m0..m1, n0..n1] on the calling thread.</summary>
+    private static void Run<TOps, TVec>(Transpose transA, Transpose transB, int m0, int m1, int n0, int n1, int k,
+        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+        where TOps : IGemmVector<TVec> where TVec : unmanaged
+    {
+        int nr = 2 * TOps.Count;
+        const int mr = GemmMicroKernel.Rows;
+
+        // Equal K blocks (e.g. k = 1000 gives 500 + 500 rather than 800 + 200); a function of k only.
+        int kBlocks = (k + KcMax - 1) / KcMax;
+        int kcStep = (k + kBlocks - 1) / kBlocks;
+
+        // Buffers sized for this call's blocks; the B block starts on a cache line like the A block.
+        int aSize = RoundUp(GemmPacking.PackedSizeA(Math.Min(Mc, m1 - m0), kcStep), 16);
+        int bSize = GemmPacking.PackedSizeB(kcStep, Math.Min(Nc, n1 - n0), nr);
+        float* packedA = GemmWorkspace.Rent(aSize + bSize);
+        float* packedB = packedA + aSize;
+
+        for (int jc = n0; jc < n1; jc += Nc)
+        {
+            int nc = Math.Min(Nc, n1 - jc);
+            for (int pc = 0; pc < k; pc += kcStep)
+            {
+                int kc = Math.Min(kcStep, k - pc);
+                GemmPacking.PackB(transB, b, ldb, pc, kc, jc, nc, nr, packedB);
+
+                // The first K block applies beta; later blocks accumulate onto it.
+                float blockBeta = pc == 0 ? beta : 1f;
+                for (int ic = m0; ic < m1; ic += Mc)
+                {
+                    int mc = Math.Min(Mc, m1 - ic);
+                    GemmPacking.PackA(transA, a, lda, ic, mc, pc, kc, packedA);
+                    (nint aRowStride, nint aStepStride) = GemmPacking.StridesA(transA, kc);
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int cols = Math.Min(nr, nc - jr);
+                        bool narrow = GemmPacking.SliverWidth(cols, nr) < nr;
+                        float* sliverB = packedB + (nint)jr * kc;
+                        float* cColumn = c + jc + jr;
+                        for (int ir = 0; ir < mc; ir += mr)
+                        {
+                            float* sliverA = packedA + (nint)ir * kc;
+                            float* cTile = cColumn + (nint)(ic + ir) * ldc;
+                            int rows = Math.Min(mr, mc - ir);
+                            if (narrow)
+                            {
+                                GemmMicroKernel.RunNarrow<TOps, TVec>(kc, sliverA, aRowStride, aStepStride, sliverB,
+                                    cTile, ldc, alpha, blockBeta, rows, cols);
+                            }
+                            else
+                            {
+                                GemmMicroKernel.Run<TOps, TVec>(kc, sliverA, aRowStride, aStepStride, sliverB,
+                                    cTile, ldc, alpha, blockBeta, rows, cols);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+}
