@@ -24,7 +24,6 @@ table.AppendLine("|---|---|---|---|---|---|---|");
 var pcaResults = new List<double>();
 var rawResults = new List<double>();
 var detectorResults = new List<double>();
-var isAnomalyByClass = new Dictionary<int, bool[]>();
 foreach (int c in arguments.Classes)
 {
     var normal = Select(data.Train.Images, data.Train.Labels, c);
