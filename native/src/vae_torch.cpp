@@ -1,6 +1,7 @@
 // The libtorch engine of Microsoft.ML.Vae behind the flat C interface of vae_torch.h. The forward pass is written
-// with torch operations and differentiated by autograd; the mathematics is that of docs/design.md, term for term the
-// managed engine's, so both engines give the same bound and gradients for the same parameters and noise.
+// with torch operations and differentiated by autograd; the mathematics is that of docs/design.md and
+// docs/estimators.md, term for term the managed engine's (its GradientEstimators, priors and Gumbel-Softmax), so both
+// engines give the same bound and gradients for the same parameters and noise.
 //
 // Only API present in both libtorch 1.13 and 2.x is used.
 
@@ -520,27 +521,27 @@ std::pair<torch::Tensor, torch::Tensor> bounds_and_gradient(vae_model& m, const 
                         o.estimator == VAE_ESTIMATOR_DOUBLY_REPARAMETERIZED;
   auto q = encode(m, p, xt);
 
-  // The decoder's input (with the encoder's graph), what the path derivative flows through, log q of the sample
-  // (its gradient at a fixed sample is the score), and KL(q || p) for the analytic ELBO.
-  torch::Tensor z, path_sample, log_q, kl, sigma;
+  // The decoder's input (with the encoder's graph), what the path derivative flows through, log q of the sample (no
+  // graph), a term whose gradient is grad log q(z|x) at the fixed sample (the score), and KL(q || p) for the analytic ELBO.
+  torch::Tensor z, path_sample, log_q, score, kl, sigma;
   double log_prior_constant = 0;
   if (n.categorical()) {
     auto sample = categorical_sample(m, q.mean, eps);
     auto relaxed = score_function ? torch::Tensor() : torch::softmax(sample.perturbed / o.temperature, -1).flatten(2);
     z = score_function || o.straight_through ? sample.hard.flatten(2) : relaxed;
     path_sample = relaxed;
-    log_q = sample.log_q;
+    log_q = sample.log_q.detach();
+    score = sample.log_q;
     if (analytic) kl = categorical_kl(sample.log_probabilities);
     log_prior_constant = -n.latent_variables() * std::log(static_cast<double>(n.category_count));
   } else {
     sigma = torch::exp(0.5 * q.log_variance);
     z = q.mean.unsqueeze(1) + sigma.unsqueeze(1) * eps;
     path_sample = z;
+    log_q = (-0.5 * (eps.square().sum(-1) + q.log_variance.sum(-1, /*keepdim=*/true) + d * kLogTwoPi)).detach();
     // At a fixed sample z = mu + sigma eps: grad_mu log q = eps / sigma, grad_{log sigma^2} log q = (eps^2 - 1) / 2.
-    log_q = (q.mean.unsqueeze(1) * (eps / sigma.unsqueeze(1)).detach()).sum(-1) +
+    score = (q.mean.unsqueeze(1) * (eps / sigma.unsqueeze(1)).detach()).sum(-1) +
             0.5 * (q.log_variance.unsqueeze(1) * (eps.square() - 1)).sum(-1);
-    auto log_q_value = -0.5 * (eps.square().sum(-1) + q.log_variance.sum(-1, /*keepdim=*/true) + d * kLogTwoPi);
-    log_q = log_q - log_q.detach() + log_q_value.detach();  // the value of log q, the score's gradient
     if (analytic) kl = 0.5 * (q.mean.square() + torch::exp(q.log_variance) - 1 - q.log_variance).sum(-1);
   }
 
@@ -559,7 +560,7 @@ std::pair<torch::Tensor, torch::Tensor> bounds_and_gradient(vae_model& m, const 
     auto coefficient = torch::full({rows, k}, -1.0 / (static_cast<double>(rows) * k), log_px.options());
     w = {log_px.mean(1) - kl.detach(), coefficient, coefficient, {}};
   } else {
-    w = row_weights(o, (model_terms - log_q).detach());
+    w = row_weights(o, model_terms.detach() - log_q);
   }
 
   // Decoder and prior; the path derivative comes from the same pass unless its weights differ (DReG, PIWAE).
@@ -582,7 +583,7 @@ std::pair<torch::Tensor, torch::Tensor> bounds_and_gradient(vae_model& m, const 
     if (!n.categorical() && o.estimator == VAE_ESTIMATOR_REPARAMETERIZATION && !analytic)
       surrogate = surrogate + 0.5 * (w.path.sum(1) * q.log_variance.sum(1)).sum();
   }
-  if (score_function) surrogate = surrogate + (w.score * log_q).sum();
+  if (score_function) surrogate = surrogate + (w.score * score).sum();
   if (analytic) surrogate = surrogate + kl.sum() / static_cast<double>(rows);
   auto encoder = torch::autograd::grad({surrogate}, {p}, {}, /*retain_graph=*/false, /*create_graph=*/false,
                                        /*allow_unused=*/true)[0];
