@@ -333,7 +333,7 @@ public sealed class LibTorchEngineTests
         }
     }
 
-    private static LibTorchBackend CreateLibTorch(ParameterLayout layout) => new(layout, threads: 2, device: "cpu", fallbackToCpu: false);
+    internal static LibTorchBackend CreateLibTorch(ParameterLayout layout) => new(layout, threads: 2, device: "cpu", fallbackToCpu: false);
 
     private static (ParameterLayout Layout, float[] Parameters, FeatureMatrix X) Setup(DecoderKind decoder, Activation activation, bool learnVariance, int seed)
     {
@@ -343,7 +343,7 @@ public sealed class LibTorchEngineTests
     }
 
     /// <summary>Float32 agreement: each value within a relative tolerance of the largest magnitude of its tensor (or array).</summary>
-    private static void AssertClose(float[] expected, float[] actual, string what, ParameterLayout? layout = null, float relative = 5e-5f)
+    internal static void AssertClose(float[] expected, float[] actual, string what, ParameterLayout? layout = null, float relative = 5e-5f)
     {
         Assert.AreEqual(expected.Length, actual.Length, $"{what}: length");
         var blocks = layout?.Tensors.Select(t => (t.Name, t.Offset, t.Length)) ?? [(what, 0, expected.Length)];
