@@ -15,16 +15,7 @@ public sealed class LibTorchEngineTests
 {
     private const int Rows = 5, Features = 7;
 
-    public static IEnumerable<object[]> Cases()
-    {
-        foreach (var activation in new[] { Activation.Tanh, Activation.Relu, Activation.Softplus, Activation.Identity })
-            foreach (var (decoder, learn) in new[] { (DecoderKind.Bernoulli, false), (DecoderKind.Gaussian, false), (DecoderKind.Gaussian, true) })
-                foreach (int k in new[] { 1, 4 })
-                    yield return [activation, decoder, learn, k, false];
-        yield return [Activation.Tanh, DecoderKind.Bernoulli, false, 1, true];
-        yield return [Activation.Softplus, DecoderKind.Gaussian, false, 1, true];
-        yield return [Activation.Relu, DecoderKind.Gaussian, true, 1, true];
-    }
+    public static IEnumerable<object[]> Cases() => TestData.EngineCases();
 
     public static IEnumerable<object[]> Decoders()
     {
