@@ -13,10 +13,10 @@ internal static class FiniteDifference
     /// objective), for the tensors <paramref name="include"/> selects. Float32 throughout: step and tolerance sized for it.
     /// </summary>
     public static void AssertMatches(ParameterLayout layout, float[] parameters, FeatureMatrix x, float[] noise, int k,
-        ObjectiveSettings objective, Func<ParameterTensor, bool>? include = null, ObjectiveSettings? differenced = null)
+        ObjectiveSettings objective, Func<ParameterTensor, bool>? include = null, ObjectiveSettings? differenced = null, int threads = 1)
     {
         int rows = x.Rows;
-        using var backend = new ManagedBackend(layout, threads: 1);
+        using var backend = new ManagedBackend(layout, threads);
         backend.SetParameters(parameters);
         var gradient = new float[layout.Count];
         backend.Gradient(x.Values, rows, noise, k, objective, new float[rows], gradient);

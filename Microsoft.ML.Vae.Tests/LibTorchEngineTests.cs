@@ -15,16 +15,7 @@ public sealed class LibTorchEngineTests
 {
     private const int Rows = 5, Features = 7;
 
-    public static IEnumerable<object[]> Cases()
-    {
-        foreach (var activation in new[] { Activation.Tanh, Activation.Relu, Activation.Softplus, Activation.Identity })
-            foreach (var (decoder, learn) in new[] { (DecoderKind.Bernoulli, false), (DecoderKind.Gaussian, false), (DecoderKind.Gaussian, true) })
-                foreach (int k in new[] { 1, 4 })
-                    yield return [activation, decoder, learn, k, false];
-        yield return [Activation.Tanh, DecoderKind.Bernoulli, false, 1, true];
-        yield return [Activation.Softplus, DecoderKind.Gaussian, false, 1, true];
-        yield return [Activation.Relu, DecoderKind.Gaussian, true, 1, true];
-    }
+    public static IEnumerable<object[]> Cases() => TestData.EngineCases();
 
     public static IEnumerable<object[]> Decoders()
     {
@@ -333,7 +324,7 @@ public sealed class LibTorchEngineTests
         }
     }
 
-    private static LibTorchBackend CreateLibTorch(ParameterLayout layout) => new(layout, threads: 2, device: "cpu", fallbackToCpu: false);
+    internal static LibTorchBackend CreateLibTorch(ParameterLayout layout) => new(layout, threads: 2, device: "cpu", fallbackToCpu: false);
 
     private static (ParameterLayout Layout, float[] Parameters, FeatureMatrix X) Setup(DecoderKind decoder, Activation activation, bool learnVariance, int seed)
     {
@@ -343,7 +334,7 @@ public sealed class LibTorchEngineTests
     }
 
     /// <summary>Float32 agreement: each value within a relative tolerance of the largest magnitude of its tensor (or array).</summary>
-    private static void AssertClose(float[] expected, float[] actual, string what, ParameterLayout? layout = null, float relative = 5e-5f)
+    internal static void AssertClose(float[] expected, float[] actual, string what, ParameterLayout? layout = null, float relative = 5e-5f)
     {
         Assert.AreEqual(expected.Length, actual.Length, $"{what}: length");
         var blocks = layout?.Tensors.Select(t => (t.Name, t.Offset, t.Length)) ?? [(what, 0, expected.Length)];

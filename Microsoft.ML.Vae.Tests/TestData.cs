@@ -51,4 +51,17 @@ internal static class TestData
                 for (int i = 0; i < t.Length; i++) parameters[t.Offset + i] += 0.3f * (random.NextFloat() - 0.5f);
         return parameters;
     }
+
+    /// <summary>(activation, decoder, learned variance, K, analytic KL) combinations that engine tests sweep.</summary>
+    public static IEnumerable<object[]> EngineCases()
+    {
+        foreach (var activation in new[] { Activation.Tanh, Activation.Relu, Activation.Softplus, Activation.Identity })
+            foreach (var (decoder, learn) in new[] { (DecoderKind.Bernoulli, false), (DecoderKind.Gaussian, false), (DecoderKind.Gaussian, true) })
+                foreach (int k in new[] { 1, 4 })
+                    yield return [activation, decoder, learn, k, false];
+        yield return [Activation.Tanh, DecoderKind.Bernoulli, false, 1, true];
+        yield return [Activation.Softplus, DecoderKind.Gaussian, false, 1, true];
+        yield return [Activation.Softplus, DecoderKind.Gaussian, true, 1, true];
+        yield return [Activation.Relu, DecoderKind.Gaussian, true, 1, true];
+    }
 }

@@ -78,9 +78,6 @@ internal readonly record struct ObjectiveSettings(bool AnalyticKl)
 
     /// <summary>Categorical latents: feed the hard one-hot sample forward, differentiate through the relaxed one.</summary>
     public bool StraightThrough { get; init; }
-
-    /// <summary>Whether this is the plain reparameterised IWAE bound of docs/design.md (the settings every engine supports).</summary>
-    public bool IsPlainIwae => Objective == TrainingObjective.Iwae && Estimator == GradientEstimator.Reparameterization;
 }
 
 /// <summary>Adam hyper-parameters for one step (the step count drives bias correction).</summary>

@@ -112,7 +112,9 @@ public sealed class VaeModel : IDisposable
 
         int features = InputSize, latent = LatentSize;
         int passRows = ScoringSampleRows;
-        int samplesPerPass = Math.Min(sampleCount, passRows);
+        // Equal passes per row (5000 samples: 2 × 2500, not 4096 + 904) keep every pass's matrices large.
+        int passesPerRow = (sampleCount + passRows - 1) / passRows;
+        int samplesPerPass = (sampleCount + passesPerRow - 1) / passesPerRow;
         int rowsPerPass = Math.Max(1, passRows / samplesPerPass);
         var noise = new float[rowsPerPass * samplesPerPass * latent];
         var logWeights = new float[rowsPerPass * samplesPerPass];
@@ -134,7 +136,9 @@ public sealed class VaeModel : IDisposable
             for (int done = 0; done < sampleCount; done += samplesPerPass)
             {
                 int k = Math.Min(samplesPerPass, sampleCount - done);
-                for (int r = 0; r < count; r++) streams[r].FillLatentNoise(noise.AsSpan(r * k * latent, k * latent), Layout.Latent);
+                if (count == 1) streams[0].FillLatentNoise(noise.AsSpan(0, k * latent), Layout.Latent);
+                else Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Threads },
+                    r => streams[r].FillLatentNoise(noise.AsSpan(r * k * latent, k * latent), Layout.Latent));
                 _backend.LogWeights(batch, count, noise.AsSpan(0, count * k * latent), k, logWeights);
                 for (int i = 0; i < count * k; i++) LogSpace.Accumulate(ref max[i / k], ref sum[i / k], logWeights[i]);
             }

@@ -147,9 +147,6 @@ public sealed class VaeTrainerOptions
             "must be true for categorical latents with the Gumbel-Softmax relaxation (the relaxed ELBO uses the closed-form categorical KL); " +
             "for importance-weighted bounds on categorical latents use GradientEstimator.ScoreFunction.");
         Require(!AnalyticKl || model.Prior == PriorKind.Standard, nameof(AnalyticKl), $"needs the standard prior (got {model.Prior}): there is no closed-form KL to it.");
-        Require(Engine != EngineKind.LibTorch || (Objective == TrainingObjective.Iwae && GradientEstimator == GradientEstimator.Reparameterization
-                && model.Latent == LatentKind.Gaussian && model.Prior == PriorKind.Standard), nameof(Engine),
-            "LibTorch trains only the reparameterised IWAE bound with Gaussian latents and the standard prior; use EngineKind.Managed for the other objectives, estimators, latents and priors.");
     }
 
     private static void Require(bool condition, string option, string message)

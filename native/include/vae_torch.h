@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /* Raised whenever a signature, a structure or a meaning below changes; the C# side refuses any other version. */
-#define VAE_ABI_VERSION 1
+#define VAE_ABI_VERSION 2
 
 #define VAE_OK 0
 #define VAE_ERROR_ARGUMENT 1      /* a bad argument: a null pointer, an inconsistent layout, an unknown device */
@@ -44,6 +44,23 @@ extern "C" {
 
 #define VAE_DECODER_BERNOULLI 0
 #define VAE_DECODER_GAUSSIAN 1
+
+#define VAE_LATENT_GAUSSIAN 0
+#define VAE_LATENT_CATEGORICAL 1 /* latent_size = variables x category_count one-hot values; uniform prior */
+
+#define VAE_PRIOR_STANDARD 0
+#define VAE_PRIOR_LEARNED_GAUSSIAN 1 /* N(prior.mu, diag exp(prior.logvar)) */
+#define VAE_PRIOR_VAMP 2             /* (1/C) sum_c q(z | pseudo-input c) */
+
+#define VAE_OBJECTIVE_IWAE 0
+#define VAE_OBJECTIVE_MIWAE 1
+#define VAE_OBJECTIVE_CIWAE 2
+#define VAE_OBJECTIVE_PIWAE 3
+
+#define VAE_ESTIMATOR_REPARAMETERIZATION 0
+#define VAE_ESTIMATOR_STICKING_THE_LANDING 1
+#define VAE_ESTIMATOR_DOUBLY_REPARAMETERIZED 2
+#define VAE_ESTIMATOR_SCORE_FUNCTION 3
 
 typedef struct vae_model vae_model;
 
@@ -60,8 +77,8 @@ typedef struct vae_architecture {
   int64_t parameter_count;
   const vae_dense_layer* encoder_hidden; /* encoder_hidden_count layers, input side first */
   const vae_dense_layer* decoder_hidden; /* decoder_hidden_count layers, latent side first */
-  vae_dense_layer encoder_mean;
-  vae_dense_layer encoder_log_variance;
+  vae_dense_layer encoder_mean;         /* the mean head, or the logits head of categorical latents */
+  vae_dense_layer encoder_log_variance; /* Gaussian latents only (ignored for categorical latents) */
   vae_dense_layer decoder_output;
   int64_t decoder_log_variance_offset; /* [input_size] learned log sigma^2, or -1 for the fixed variance */
   int32_t encoder_hidden_count;
@@ -71,7 +88,14 @@ typedef struct vae_architecture {
   int32_t activation;      /* VAE_ACTIVATION_* */
   int32_t decoder;         /* VAE_DECODER_* */
   float decoder_variance;  /* the fixed sigma^2 of the Gaussian decoder */
-  int32_t reserved;        /* 0 */
+  int32_t latent;          /* VAE_LATENT_* */
+  int32_t category_count;  /* classes per categorical variable; 1 for Gaussian latents */
+  int32_t prior;           /* VAE_PRIOR_* (VAE_PRIOR_STANDARD for categorical latents: the uniform prior) */
+  int32_t pseudo_input_count;        /* VampPrior: components C; 0 otherwise */
+  int32_t reserved;                  /* 0 */
+  int64_t prior_mean_offset;         /* learned Gaussian prior: [latent_size], else -1 */
+  int64_t prior_log_variance_offset; /* learned Gaussian prior: [latent_size], else -1 */
+  int64_t pseudo_input_offset;       /* VampPrior: [pseudo_input_count, input_size], else -1 */
 } vae_architecture;
 
 /* One Adam step; step is 1 for the first step (it drives the bias correction). */
@@ -82,6 +106,22 @@ typedef struct vae_adam {
   float epsilon;
   int64_t step;
 } vae_adam;
+
+/*
+ * What a gradient or training call optimises (docs/estimators.md): the objective, its gradient estimator and, for
+ * categorical latents, the Gumbel-Softmax settings. The plain IWAE bound is objective IWAE, estimator
+ * REPARAMETERIZATION, analytic_kl 0.
+ */
+typedef struct vae_objective {
+  int32_t objective;        /* VAE_OBJECTIVE_* */
+  int32_t groups;           /* MIWAE and PIWAE: groups M of the samples (M divides samples); ignored otherwise */
+  float ciwae_beta;         /* CIWAE: the weight of the ELBO, in [0, 1] */
+  int32_t estimator;        /* VAE_ESTIMATOR_* */
+  float score_baseline;     /* score function: the baseline c; NaN: per row, the mean IWAE bound of the other rows */
+  float temperature;        /* categorical latents: the Gumbel-Softmax temperature, > 0 */
+  int32_t straight_through; /* categorical latents: the decoder sees the hard sample, the gradient the relaxed one */
+  int32_t analytic_kl;      /* samples = 1, IWAE, reparameterisation, standard prior: the ELBO with the closed-form KL */
+} vae_objective;
 
 VAE_API int32_t vae_abi_version(void);
 
@@ -109,21 +149,25 @@ VAE_API int32_t vae_model_set_parameters(vae_model* model, const float* paramete
 VAE_API int32_t vae_model_get_parameters(vae_model* model, float* parameters, int64_t count);
 
 /*
- * x [rows, input_size], noise [rows, samples, latent_size]. Writes the per-row bound L_K (row_bounds [rows]) and the
- * gradient of the loss -(1/rows) sum L_K (gradient [parameter_count]). analytic_kl (samples = 1 only): the ELBO with
- * the closed-form KL term.
+ * x [rows, input_size], noise [rows, samples, latent_size]: standard normal draws (Gaussian latents) or uniform draws
+ * in (0, 1) (categorical latents, turned into Gumbel noise here). Writes the per-row bound of the objective
+ * (row_bounds [rows]) and the loss gradient of docs/estimators.md, the loss being -(1/rows) sum of the bounds
+ * (gradient [parameter_count]).
  */
 VAE_API int32_t vae_model_gradient(vae_model* model, const float* x, int32_t rows, const float* noise, int32_t samples,
-                                   int32_t analytic_kl, float* row_bounds, float* gradient);
+                                   const vae_objective* objective, float* row_bounds, float* gradient);
 
 /* As vae_model_gradient, then one Adam step on the device; row_bounds are those before the step. */
 VAE_API int32_t vae_model_train_step(vae_model* model, const float* x, int32_t rows, const float* noise,
-                                     int32_t samples, int32_t analytic_kl, const vae_adam* adam, float* row_bounds);
+                                     int32_t samples, const vae_objective* objective, const vae_adam* adam,
+                                     float* row_bounds);
 
-/* Posterior mean and log-variance, each [rows, latent_size]. Safe to call from several threads at once. */
+/* Posterior mean and log-variance, each [rows, latent_size]; for categorical latents the class probabilities and
+ * log(p (1 - p)). Safe to call from several threads at once. */
 VAE_API int32_t vae_model_encode(vae_model* model, const float* x, int32_t rows, float* mean, float* log_variance);
 
-/* log p(x, z) - log q(z | x) per sample, [rows, samples]. Safe to call from several threads at once. */
+/* log p(x, z) - log q(z | x) per sample, [rows, samples]; categorical latents use hard one-hot samples (Gumbel-max)
+ * and exact probabilities. Safe to call from several threads at once. */
 VAE_API int32_t vae_model_log_weights(vae_model* model, const float* x, int32_t rows, const float* noise,
                                       int32_t samples, float* log_weights);
 

@@ -4,8 +4,9 @@ namespace Microsoft.ML.Vae.Engine.LibTorch;
 
 /// <summary>
 /// The libtorch engine: parameters and Adam state live on the device (CPU or CUDA) inside the native shim; each call
-/// moves one whole batch in and its results out. The computation is the managed engine's (docs/design.md) with the
-/// backward pass by libtorch's autograd, so both engines agree to float32 rounding.
+/// moves one whole batch in and its results out. The computation is the managed engine's (docs/design.md and
+/// docs/estimators.md: every objective, estimator, prior and latent kind) with the backward pass by libtorch's
+/// autograd, so both engines agree to float32 rounding.
 /// </summary>
 internal sealed class LibTorchBackend : IVaeBackend
 {
@@ -18,8 +19,6 @@ internal sealed class LibTorchBackend : IVaeBackend
     /// <param name="fallbackToCpu">Whether an unavailable CUDA device falls back to the CPU (otherwise: an exception).</param>
     public LibTorchBackend(ParameterLayout layout, int threads, string? device, bool fallbackToCpu)
     {
-        if (layout.Latent != LatentKind.Gaussian || layout.Prior != PriorKind.Standard)
-            throw new NotSupportedException($"The libtorch engine supports Gaussian latents with the standard prior (the model has {layout.Latent} latents, prior {layout.Prior}); use EngineKind.Managed.");
         _library = LibTorchLibrary.Shared;
         var target = LibTorchDevice.Resolve(device, fallbackToCpu, _library.CudaDeviceCount());
         if (target.IsCpu) _library.SetThreads(Math.Max(1, threads));
@@ -57,8 +56,7 @@ internal sealed class LibTorchBackend : IVaeBackend
         CheckBatch(x, rows, noise, sampleCount);
         CheckOutput(rowBounds, rows, nameof(rowBounds));
         CheckOutput(gradient, Layout.Count, nameof(gradient));
-        RequirePlainIwae(objective);
-        _library.Gradient(_model, x, rows, noise, sampleCount, objective.AnalyticKl, rowBounds, gradient);
+        _library.Gradient(_model, x, rows, noise, sampleCount, objective, rowBounds, gradient);
     }
 
     public void TrainStep(ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> noise, int sampleCount, in ObjectiveSettings objective,
@@ -66,8 +64,7 @@ internal sealed class LibTorchBackend : IVaeBackend
     {
         CheckBatch(x, rows, noise, sampleCount);
         CheckOutput(rowBounds, rows, nameof(rowBounds));
-        RequirePlainIwae(objective);
-        _library.TrainStep(_model, x, rows, noise, sampleCount, objective.AnalyticKl, adam, rowBounds);
+        _library.TrainStep(_model, x, rows, noise, sampleCount, objective, adam, rowBounds);
     }
 
     public void Encode(ReadOnlySpan<float> x, int rows, Span<float> mean, Span<float> logVariance)
@@ -120,11 +117,5 @@ internal sealed class LibTorchBackend : IVaeBackend
     private static void Require(bool condition, string name, string message)
     {
         if (!condition) throw new ArgumentException(message, name);
-    }
-
-    private static void RequirePlainIwae(in ObjectiveSettings objective)
-    {
-        if (!objective.IsPlainIwae)
-            throw new NotSupportedException($"The libtorch engine trains the reparameterised IWAE bound only (asked for {objective.Objective} with {objective.Estimator}); use EngineKind.Managed.");
     }
 }

@@ -14,7 +14,7 @@ namespace Microsoft.ML.Vae.Engine.LibTorch;
 internal sealed unsafe class LibTorchLibrary
 {
     /// <summary>VAE_ABI_VERSION of the header this binding mirrors.</summary>
-    public const int AbiVersion = 1;
+    public const int AbiVersion = 2;
 
     private const int StatusArgument = 1, StatusOutOfMemory = 3;
 
@@ -27,8 +27,8 @@ internal sealed unsafe class LibTorchLibrary
     private readonly delegate* unmanaged<nint, void> _modelDestroy;
     private readonly delegate* unmanaged<nint, float*, long, int> _setParameters;
     private readonly delegate* unmanaged<nint, float*, long, int> _getParameters;
-    private readonly delegate* unmanaged<nint, float*, int, float*, int, int, float*, float*, int> _gradient;
-    private readonly delegate* unmanaged<nint, float*, int, float*, int, int, NativeAdam*, float*, int> _trainStep;
+    private readonly delegate* unmanaged<nint, float*, int, float*, int, NativeObjective*, float*, float*, int> _gradient;
+    private readonly delegate* unmanaged<nint, float*, int, float*, int, NativeObjective*, NativeAdam*, float*, int> _trainStep;
     private readonly delegate* unmanaged<nint, float*, int, float*, float*, int> _encode;
     private readonly delegate* unmanaged<nint, float*, int, float*, int, float*, int> _logWeights;
     private readonly delegate* unmanaged<nint, float*, int, float*, int> _decode;
@@ -51,8 +51,8 @@ internal sealed unsafe class LibTorchLibrary
         _modelDestroy = (delegate* unmanaged<nint, void>)NativeLibrary.GetExport(library, "vae_model_destroy");
         _setParameters = (delegate* unmanaged<nint, float*, long, int>)NativeLibrary.GetExport(library, "vae_model_set_parameters");
         _getParameters = (delegate* unmanaged<nint, float*, long, int>)NativeLibrary.GetExport(library, "vae_model_get_parameters");
-        _gradient = (delegate* unmanaged<nint, float*, int, float*, int, int, float*, float*, int>)NativeLibrary.GetExport(library, "vae_model_gradient");
-        _trainStep = (delegate* unmanaged<nint, float*, int, float*, int, int, NativeAdam*, float*, int>)NativeLibrary.GetExport(library, "vae_model_train_step");
+        _gradient = (delegate* unmanaged<nint, float*, int, float*, int, NativeObjective*, float*, float*, int>)NativeLibrary.GetExport(library, "vae_model_gradient");
+        _trainStep = (delegate* unmanaged<nint, float*, int, float*, int, NativeObjective*, NativeAdam*, float*, int>)NativeLibrary.GetExport(library, "vae_model_train_step");
         _encode = (delegate* unmanaged<nint, float*, int, float*, float*, int>)NativeLibrary.GetExport(library, "vae_model_encode");
         _logWeights = (delegate* unmanaged<nint, float*, int, float*, int, float*, int>)NativeLibrary.GetExport(library, "vae_model_log_weights");
         _decode = (delegate* unmanaged<nint, float*, int, float*, int>)NativeLibrary.GetExport(library, "vae_model_decode");
@@ -96,6 +96,7 @@ internal sealed unsafe class LibTorchLibrary
         var encoder = layout.EncoderHidden.Select(l => new NativeDenseLayer(l)).ToArray();
         var decoder = layout.DecoderHidden.Select(l => new NativeDenseLayer(l)).ToArray();
         byte[] deviceName = Encoding.UTF8.GetBytes(device + "\0");
+        bool categorical = layout.Latent == LatentKind.Categorical;
         var handle = new LibTorchModelHandle(this);
         fixed (NativeDenseLayer* encoderLayers = encoder)
         fixed (NativeDenseLayer* decoderLayers = decoder)
@@ -107,7 +108,7 @@ internal sealed unsafe class LibTorchLibrary
                 EncoderHidden = encoderLayers,
                 DecoderHidden = decoderLayers,
                 EncoderMean = new NativeDenseLayer(layout.EncoderMean),
-                EncoderLogVariance = new NativeDenseLayer(layout.EncoderLogVariance),
+                EncoderLogVariance = categorical ? default : new NativeDenseLayer(layout.EncoderLogVariance),
                 DecoderOutput = new NativeDenseLayer(layout.DecoderOutput),
                 DecoderLogVarianceOffset = layout.DecoderLogVariance?.Offset ?? -1,
                 EncoderHiddenCount = encoder.Length,
@@ -117,6 +118,13 @@ internal sealed unsafe class LibTorchLibrary
                 Activation = NativeActivation(layout.Activation),
                 Decoder = layout.Decoder == DecoderKind.Bernoulli ? 0 : 1,
                 DecoderVariance = layout.DecoderVariance,
+                Latent = categorical ? 1 : 0,
+                CategoryCount = layout.CategoryCount,
+                Prior = (int)layout.Prior,
+                PseudoInputCount = layout.PseudoInputs?.Rows ?? 0,
+                PriorMeanOffset = layout.PriorMean?.Offset ?? -1,
+                PriorLogVarianceOffset = layout.PriorLogVariance?.Offset ?? -1,
+                PseudoInputOffset = layout.PseudoInputs?.Offset ?? -1,
             };
             nint model;
             Check(_modelCreate(&architecture, deviceText, &model));
@@ -140,20 +148,22 @@ internal sealed unsafe class LibTorchLibrary
     }
 
     public void Gradient(LibTorchModelHandle model, ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> noise, int sampleCount,
-        bool analyticKl, Span<float> rowBounds, Span<float> gradient)
+        in ObjectiveSettings objective, Span<float> rowBounds, Span<float> gradient)
     {
+        var settings = new NativeObjective(objective);
         using var lease = model.Acquire();
         fixed (float* xs = x, eps = noise, bounds = rowBounds, g = gradient)
-            Check(_gradient(lease.Pointer, xs, rows, eps, sampleCount, analyticKl ? 1 : 0, bounds, g));
+            Check(_gradient(lease.Pointer, xs, rows, eps, sampleCount, &settings, bounds, g));
     }
 
     public void TrainStep(LibTorchModelHandle model, ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> noise, int sampleCount,
-        bool analyticKl, in AdamSettings adam, Span<float> rowBounds)
+        in ObjectiveSettings objective, in AdamSettings adam, Span<float> rowBounds)
     {
-        var settings = new NativeAdam(adam);
+        var settings = new NativeObjective(objective);
+        var step = new NativeAdam(adam);
         using var lease = model.Acquire();
         fixed (float* xs = x, eps = noise, bounds = rowBounds)
-            Check(_trainStep(lease.Pointer, xs, rows, eps, sampleCount, analyticKl ? 1 : 0, &settings, bounds));
+            Check(_trainStep(lease.Pointer, xs, rows, eps, sampleCount, &settings, &step, bounds));
     }
 
     public void Encode(LibTorchModelHandle model, ReadOnlySpan<float> x, int rows, Span<float> mean, Span<float> logVariance)

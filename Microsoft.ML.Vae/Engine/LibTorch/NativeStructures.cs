@@ -40,7 +40,41 @@ internal unsafe struct NativeArchitecture
     public int Activation;
     public int Decoder;
     public float DecoderVariance;
+    public int Latent;
+    public int CategoryCount;
+    public int Prior;
+    public int PseudoInputCount;
     public int Reserved;
+    public long PriorMeanOffset;
+    public long PriorLogVarianceOffset;
+    public long PseudoInputOffset;
+}
+
+/// <summary><c>vae_objective</c>: what a gradient or training call optimises.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct NativeObjective
+{
+    public int Objective;
+    public int Groups;
+    public float CiwaeBeta;
+    public int Estimator;
+    public float ScoreBaseline;
+    public float Temperature;
+    public int StraightThrough;
+    public int AnalyticKl;
+
+    public NativeObjective(in ObjectiveSettings settings)
+    {
+        // The shim's VAE_OBJECTIVE_* and VAE_ESTIMATOR_* follow the order of the C# enums.
+        Objective = (int)settings.Objective;
+        Groups = settings.Groups;
+        CiwaeBeta = settings.CiwaeBeta;
+        Estimator = (int)settings.Estimator;
+        ScoreBaseline = settings.ScoreBaseline;
+        Temperature = settings.Temperature;
+        StraightThrough = settings.StraightThrough ? 1 : 0;
+        AnalyticKl = settings.AnalyticKl ? 1 : 0;
+    }
 }
 
 /// <summary><c>vae_adam</c>: one Adam step.</summary>

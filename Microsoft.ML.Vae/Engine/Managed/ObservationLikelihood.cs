@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Numerics.Tensors;
 using Microsoft.ML.Vae.Mathematics;
 using Microsoft.ML.Vae.Model;
@@ -42,23 +44,7 @@ internal sealed class ObservationLikelihood
     public float LogProbability(ReadOnlySpan<float> x, ReadOnlySpan<float> output, Span<float> gradient, Span<float> scratch)
     {
         scratch = scratch[..output.Length];
-        if (_decoder == DecoderKind.Bernoulli)
-        {
-            // Σ x·o − softplus(o), softplus(o) = max(o, 0) + log(1 + e^−|o|); gradient x − σ(o).
-            TensorPrimitives.Abs(output, scratch);
-            TensorPrimitives.Negate(scratch, scratch);
-            TensorPrimitives.Exp(scratch, scratch);
-            TensorPrimitives.LogP1(scratch, scratch);
-            float softplus = TensorPrimitives.Sum(scratch);
-            TensorPrimitives.Max(output, 0f, scratch);
-            softplus += TensorPrimitives.Sum(scratch);
-            if (!gradient.IsEmpty)
-            {
-                TensorPrimitives.Sigmoid(output, gradient);
-                TensorPrimitives.Subtract(x, gradient, gradient);
-            }
-            return TensorPrimitives.Dot(x, output) - softplus;
-        }
+        if (_decoder == DecoderKind.Bernoulli) return BernoulliLogProbability(x, output, gradient);
 
         // −½ Σ (x − o)²/σ² + constant; gradient (x − o)/σ².
         var diff = gradient.IsEmpty ? scratch : gradient;
@@ -67,6 +53,47 @@ internal sealed class ObservationLikelihood
         float quadratic = TensorPrimitives.Dot(scratch, _inverseVariance);
         if (!gradient.IsEmpty) TensorPrimitives.Multiply(diff, _inverseVariance, gradient);
         return _gaussianConstant - 0.5f * quadratic;
+    }
+
+    /// <summary>
+    /// Σ x·o − softplus(o) and its gradient x − σ(o) in one pass with one exp and one log per feature:
+    /// with e = exp(−|o|), softplus(o) = max(o, 0) + log(1 + e) and σ(o) = 1/(1 + e) for o ≥ 0, e/(1 + e) below,
+    /// which never overflows. Three separate vectorised passes cost twice as much on 784-pixel rows.
+    /// </summary>
+    private static float BernoulliLogProbability(ReadOnlySpan<float> x, ReadOnlySpan<float> output, Span<float> gradient)
+    {
+        int n = output.Length, i = 0;
+        bool wantGradient = !gradient.IsEmpty;
+        float sum = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            ref float xs = ref MemoryMarshal.GetReference(x);
+            ref float os = ref MemoryMarshal.GetReference(output);
+            ref float gs = ref MemoryMarshal.GetReference(gradient);
+            var total = Vector512<float>.Zero;
+            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                var o = Vector512.LoadUnsafe(ref os, (nuint)i);
+                var xv = Vector512.LoadUnsafe(ref xs, (nuint)i);
+                var e = Vector512.Exp(-Vector512.Abs(o));
+                var onePlus = Vector512<float>.One + e;
+                total += xv * o - Vector512.Max(o, Vector512<float>.Zero) - Vector512.Log(onePlus);
+                if (wantGradient)
+                {
+                    var reciprocal = Vector512<float>.One / onePlus;
+                    var sigmoid = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(o, Vector512<float>.Zero), reciprocal, e * reciprocal);
+                    (xv - sigmoid).StoreUnsafe(ref gs, (nuint)i);
+                }
+            }
+            sum = Vector512.Sum(total);
+        }
+        for (; i < n; i++)
+        {
+            float o = output[i], e = MathF.Exp(-MathF.Abs(o)), onePlus = 1 + e;
+            sum += x[i] * o - MathF.Max(o, 0) - MathF.Log(onePlus);
+            if (wantGradient) gradient[i] = x[i] - (o >= 0 ? 1 / onePlus : e / onePlus);
+        }
+        return sum;
     }
 
     /// <summary>
