@@ -38,6 +38,7 @@ public class AnomalyDetectorTests
     [DataRow(AnomalyScoreKind.NegativeLogLikelihood)]
     [DataRow(AnomalyScoreKind.LikelihoodRatio)]
     [DataRow(AnomalyScoreKind.LikelihoodAndLatentDistance)]
+    [DataRow(AnomalyScoreKind.LatentNeighbourDistance)]
     public void RowsUnlikeTheTrainingDataScoreHigherAndTheThresholdKeepsFalsePositivesNearTheTarget(AnomalyScoreKind score)
     {
         using var detector = new VaeAnomalyTrainer(SmallOptions(score)).Fit(TestData.Clusters(400, Columns, 1));
@@ -126,6 +127,46 @@ public class AnomalyDetectorTests
     }
 
     [TestMethod]
+    public void WhitenedRowsHaveIdentityCovariance()
+    {
+        // Correlated rows: u = A·z with z standard normal, so the covariance is A·Aᵀ (variances well above the ridge).
+        const int n = 20000, d = 3;
+        var z = TestData.Normal(n * d, 12);
+        double[,] a = { { 2, 0, 0 }, { 1, 1, 0 }, { -1, 0.5, 1 } };
+        var values = new float[n * d];
+        for (int r = 0; r < n; r++)
+            for (int i = 0; i < d; i++)
+            {
+                double sum = 5 * i;
+                for (int j = 0; j < d; j++) sum += a[i, j] * z[r * d + j];
+                values[r * d + i] = (float)sum;
+            }
+        var white = Whitening.Fit(new FeatureMatrix(values, n, d)).Apply(new FeatureMatrix(values, n, d));
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j < d; j++)
+            {
+                double covariance = 0;
+                for (int r = 0; r < n; r++) covariance += white.Values[r * d + i] * white.Values[r * d + j];
+                Assert.AreEqual(i == j ? 1.0 : 0.0, covariance / (n - 1), 0.01, $"covariance [{i}, {j}]");
+            }
+    }
+
+    [TestMethod]
+    public void TheNeighbourScoreOfATrainingRowAgainstItselfIsZeroAndGrowsWithDistance()
+    {
+        var options = SmallOptions(AnomalyScoreKind.LatentNeighbourDistance);
+        options.NeighbourCount = 1;
+        options.CalibrationFraction = 0.1;
+        var data = TestData.Clusters(200, Columns, 1);
+        using var detector = new VaeAnomalyTrainer(options).Fit(data);
+        // Every training row has itself as nearest reference row, so at k = 1 at least 90% of the given rows (the
+        // training part) score exactly 0, and rows with no cluster structure score above all of them.
+        var scores = detector.Score(data);
+        Assert.IsTrue(scores.Count(s => s == 0) >= 180, $"{scores.Count(s => s == 0)} rows at distance 0");
+        Assert.IsTrue(detector.Score(Uniform(50, 3)).Average() > scores.Max());
+    }
+
+    [TestMethod]
     public void ContaminationSetsTheThresholdToFlagThatFractionOfHeldOutRows()
     {
         var options = SmallOptions();
@@ -151,6 +192,7 @@ public class AnomalyDetectorTests
     [TestMethod]
     [DataRow(AnomalyScoreKind.LikelihoodRatio)]
     [DataRow(AnomalyScoreKind.LikelihoodAndLatentDistance)]
+    [DataRow(AnomalyScoreKind.LatentNeighbourDistance)]
     public void ASavedDetectorLoadsWithTheSameScoresThresholdAndSettings(AnomalyScoreKind score)
     {
         var options = SmallOptions(score);

@@ -12,13 +12,17 @@ public sealed class VaeAnomalyDetector : IDisposable
     private double _threshold;
 
     internal VaeAnomalyDetector(VaeModel model, VaeModel? backgroundModel, FeatureScaler? scaler, AnomalyScoreKind scoreKind,
-        int evaluationSampleCount, int scoringSeed, double threshold, LikelihoodAndLatentDistance? latentDistance = null)
+        int evaluationSampleCount, int scoringSeed, double threshold, LikelihoodAndLatentDistance? latentDistance = null,
+        LatentNeighbours? latentNeighbours = null)
     {
         if (scoreKind == AnomalyScoreKind.LikelihoodRatio && backgroundModel is null)
             throw new InvalidDataException("The likelihood-ratio score needs a background model.");
         if (scoreKind == AnomalyScoreKind.LikelihoodAndLatentDistance && latentDistance is null)
             throw new InvalidDataException("The likelihood-and-latent-distance score needs its latent Gaussian.");
+        if (scoreKind == AnomalyScoreKind.LatentNeighbourDistance && latentNeighbours is null)
+            throw new InvalidDataException("The latent-neighbour score needs its reference rows.");
         LatentDistance = latentDistance;
+        LatentNeighbours = latentNeighbours;
         Model = model;
         BackgroundModel = backgroundModel;
         _scaler = scaler;
@@ -62,6 +66,8 @@ public sealed class VaeAnomalyDetector : IDisposable
 
     internal LikelihoodAndLatentDistance? LatentDistance { get; }
 
+    internal LatentNeighbours? LatentNeighbours { get; }
+
     /// <summary>
     /// Anomaly scores, one per row (higher = more anomalous). Rows are given in the original feature units; the
     /// detector applies its scaling. <paramref name="rowsDone"/> counts finished rows.
@@ -69,6 +75,13 @@ public sealed class VaeAnomalyDetector : IDisposable
     public float[] Score(FeatureMatrix x, IProgress<int>? rowsDone = null, CancellationToken cancellationToken = default)
     {
         var scaled = ScaleFeatures(x);
+        if (ScoreKind == AnomalyScoreKind.LatentNeighbourDistance)
+        {
+            // Encoder only: no sampling, so the rows are finished in one step.
+            var distances = LatentNeighbours!.Score(Model, scaled, cancellationToken);
+            rowsDone?.Report(x.Rows);
+            return distances;
+        }
         var passes = BackgroundModel is null ? 1 : 2;
         var logLikelihood = Model.LogLikelihood(scaled, EvaluationSampleCount, ScoringSeed,
             rowsDone is null ? null : new ForwardingProgress<int>(done => rowsDone.Report(done / passes)), cancellationToken);

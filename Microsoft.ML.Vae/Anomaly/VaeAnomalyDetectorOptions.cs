@@ -45,6 +45,9 @@ public sealed class VaeAnomalyDetectorOptions
     /// </summary>
     public double BackgroundPerturbationRate { get; set; } = 0.2;
 
+    /// <summary><see cref="AnomalyScoreKind.LatentNeighbourDistance"/> only: how many nearest training rows are averaged. Default 5.</summary>
+    public int NeighbourCount { get; set; } = 5;
+
     internal double FlaggedFraction => Contamination ?? TargetFalsePositiveRate ?? 0.01;
 
     public VaeAnomalyDetectorOptions Clone() => new()
@@ -59,6 +62,7 @@ public sealed class VaeAnomalyDetectorOptions
         TargetFalsePositiveRate = TargetFalsePositiveRate,
         Contamination = Contamination,
         BackgroundPerturbationRate = BackgroundPerturbationRate,
+        NeighbourCount = NeighbourCount,
     };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
@@ -77,6 +81,7 @@ public sealed class VaeAnomalyDetectorOptions
         Require(TargetFalsePositiveRate is null or (> 0 and < 1), nameof(TargetFalsePositiveRate), $"must lie in (0, 1) (got {TargetFalsePositiveRate}).");
         Require(Contamination is null or (> 0 and < 1), nameof(Contamination), $"must lie in (0, 1) (got {Contamination}).");
         Require(BackgroundPerturbationRate > 0 && BackgroundPerturbationRate <= 1, nameof(BackgroundPerturbationRate), $"must lie in (0, 1] (got {BackgroundPerturbationRate}).");
+        Require(NeighbourCount >= 1, nameof(NeighbourCount), $"must be at least 1 (got {NeighbourCount}).");
         Require(FeatureScaling != FeatureScaling.Standardize || Model.Decoder == DecoderKind.Gaussian, nameof(FeatureScaling),
             "Standardize gives values outside [0, 1], which the Bernoulli decoder cannot model: use FeatureScaling.MinMax or DecoderKind.Gaussian.");
     }

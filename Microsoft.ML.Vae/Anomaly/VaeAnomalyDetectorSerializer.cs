@@ -5,7 +5,7 @@ namespace Microsoft.ML.Vae.Anomaly;
 
 /// <summary>
 /// The detector file: magic "MLVAEAD", format version, score settings, threshold, feature scaling, then the VAE (and
-/// the background model) each in the core model format, length-prefixed, the latent Gaussian of the combined score, and a SHA-256 of everything before it.
+/// the background model) each in the core model format, length-prefixed, the latent Gaussian of the combined score, the reference rows of the latent-neighbour score, and a SHA-256 of everything before it.
 /// </summary>
 internal static class VaeAnomalyDetectorSerializer
 {
@@ -32,6 +32,8 @@ internal static class VaeAnomalyDetectorSerializer
             if (detector.BackgroundModel is not null) WriteModel(writer, detector.BackgroundModel);
             writer.Write(detector.LatentDistance is not null);
             detector.LatentDistance?.Write(writer);
+            writer.Write(detector.LatentNeighbours is not null);
+            detector.LatentNeighbours?.Write(writer);
         }
         var payload = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
         stream.Write(payload);
@@ -71,6 +73,9 @@ internal static class VaeAnomalyDetectorSerializer
             model = ReadModel(reader);
             if (reader.ReadBoolean()) background = ReadModel(reader);
             var latentDistance = reader.ReadBoolean() ? LikelihoodAndLatentDistance.Read(reader) : null;
+            var latentNeighbours = reader.ReadBoolean() ? LatentNeighbours.Read(reader) : null;
+            if (latentNeighbours is not null && latentNeighbours.Dimensions != 2 * model.LatentSize)
+                throw new InvalidDataException($"The detector file's latent reference rows have {latentNeighbours.Dimensions} values but its model's encoder gives {2 * model.LatentSize}.");
             if (latentDistance is not null && latentDistance.Latent.Dimensions != model.LatentSize)
                 throw new InvalidDataException($"The detector file's latent Gaussian has {latentDistance.Latent.Dimensions} dimensions but its model has {model.LatentSize}.");
             if (reader.BaseStream.Position != reader.BaseStream.Length)
@@ -79,7 +84,7 @@ internal static class VaeAnomalyDetectorSerializer
                 throw new InvalidDataException($"The detector file's scaling covers {scaler.Columns} features but its model takes {model.InputSize}.");
             if (background is not null && background.InputSize != model.InputSize)
                 throw new InvalidDataException($"The detector file's background model takes {background.InputSize} features but its model takes {model.InputSize}.");
-            return new VaeAnomalyDetector(model, background, scaler, kind, sampleCount, seed, threshold, latentDistance);
+            return new VaeAnomalyDetector(model, background, scaler, kind, sampleCount, seed, threshold, latentDistance, latentNeighbours);
         }
         catch (Exception e) when (e is EndOfStreamException or ArgumentException or InvalidDataException)
         {

@@ -67,7 +67,10 @@ public sealed class VaeAnomalyTrainer
                 latentDistance = LikelihoodAndLatentDistance.Fit(model, training, scaledCalibration, logLikelihood);
                 calibrationScores = latentDistance.Score(model, scaledCalibration, logLikelihood);
             }
-            var detector = new VaeAnomalyDetector(model, background, scaler, _options.Score, _options.EvaluationSampleCount, _options.ScoringSeed, 0, latentDistance);
+            var latentNeighbours = _options.Score == AnomalyScoreKind.LatentNeighbourDistance
+                ? LatentNeighbours.Fit(model, training, _options.NeighbourCount) : null;
+            var detector = new VaeAnomalyDetector(model, background, scaler, _options.Score, _options.EvaluationSampleCount, _options.ScoringSeed, 0,
+                latentDistance, latentNeighbours);
             calibrationScores ??= detector.Score(calibration, rowsDone, cancellationToken);
             detector.Threshold = ThresholdCalibration.UpperQuantile(calibrationScores, _options.FlaggedFraction);
             return detector;

@@ -3,7 +3,7 @@
 // reconstruction-error baseline fitted on the same images in the same run.
 //
 // dotnet run -c Release --project eng/bench/AnomalyBench -- [--classes 0,1,...] [--epochs 20] [--train-k 5]
-//     [--eval-k 100] [--score LikelihoodAndLatentDistance] [--decoder Gaussian] [--threads 0] [--engine Managed|LibTorch]
+//     [--eval-k 100] [--score LatentNeighbourDistance] [--decoder Gaussian] [--threads 0] [--engine Managed|LibTorch]
 //     [--raw true (also score with -log p(x) alone)] [--data FOLDER] [--out FILE.md]
 using System.Diagnostics;
 using System.Globalization;
@@ -80,7 +80,7 @@ internal sealed record BenchArguments(int[] Classes, int Epochs, int TrainK, int
 {
     public static BenchArguments Parse(string[] args)
     {
-        var result = new BenchArguments(Enumerable.Range(0, 10).ToArray(), 20, 5, 100, AnomalyScoreKind.LikelihoodAndLatentDistance, DecoderKind.Gaussian, 0, EngineKind.Managed, false, null, null);
+        var result = new BenchArguments(Enumerable.Range(0, 10).ToArray(), 20, 5, 100, AnomalyScoreKind.LatentNeighbourDistance, DecoderKind.Gaussian, 0, EngineKind.Managed, false, null, null);
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
