@@ -12,7 +12,7 @@ public partial class FashionMnistAnomalyModel
         public float[] Pixels { get; set; } = [];
     }
 
-    /// <summary>The verdict: Score is the detector's anomaly score (by default -log p(x) plus the latent distance, standardised), higher = more anomalous.</summary>
+    /// <summary>The verdict: Score is the detector's anomaly score (by default the whitened latent nearest-neighbour distance), higher = more anomalous.</summary>
     public class ModelOutput
     {
         public float Score { get; set; }

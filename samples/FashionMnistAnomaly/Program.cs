@@ -2,7 +2,7 @@
 // other nine classes as anomalies. Writes the detector, an HTML report and prints the metrics.
 //
 // dotnet run -c Release --project samples/FashionMnistAnomaly -- [--normal-class 7] [--epochs 10] [--test-rows 2000]
-//     [--score LikelihoodAndLatentDistance|NegativeLogLikelihood|LikelihoodRatio] [--data FOLDER] [--out out/FashionMnistAnomaly]
+//     [--score LatentNeighbourDistance|LikelihoodAndLatentDistance|NegativeLogLikelihood|LikelihoodRatio] [--data FOLDER] [--out out/FashionMnistAnomaly]
 using FashionMnistAnomaly;
 using Microsoft.ML.Vae.Anomaly;
 using Microsoft.ML.Vae.Data;
@@ -14,7 +14,7 @@ var arguments = new SampleArguments(args);
 int normalClass = arguments.Integer("normal-class", 7);
 int epochs = arguments.Integer("epochs", 10);
 int testRows = arguments.Integer("test-rows", 2000);
-var score = Enum.Parse<AnomalyScoreKind>(arguments.Text("score", nameof(AnomalyScoreKind.LikelihoodAndLatentDistance)), ignoreCase: true);
+var score = Enum.Parse<AnomalyScoreKind>(arguments.Text("score", nameof(AnomalyScoreKind.LatentNeighbourDistance)), ignoreCase: true);
 string? dataFolder = arguments.Text("data");
 string outputFolder = Path.GetFullPath(arguments.Text("out", Path.Combine("out", "FashionMnistAnomaly")));
 arguments.RejectUnknown();
