@@ -48,7 +48,8 @@ using (detector)
     var report = new HtmlReport($"Fashion-MNIST one-class anomaly detection: normal = {normalName}");
     report.AddParagraph($"Trained on {normalImages.Rows} images of class {normalClass} ({normalName}) from {data.Folder}" +
                         (data.IsBundledSubset ? " (the small subset kept in the repository)" : "") +
-                        $"; scored {testImages.Rows} test images, anomalies = the other nine classes. Score: {detector.ScoreKind}, K = {detector.EvaluationSampleCount}.");
+                        $"; scored {testImages.Rows} test images, anomalies = the other nine classes. Score: {detector.ScoreKind}" +
+                        (detector.ScoreKind == AnomalyScoreKind.LatentNeighbourDistance ? "." : $", K = {detector.EvaluationSampleCount}."));
     report.AddKeyValues(ReportFigures.Describe(metrics));
     report.AddFigure(ReportFigures.TrainingCurve(detector.Model.History), "The IWAE bound on the training images per epoch.");
     report.AddFigure(ReportFigures.RocCurve(metrics), "Detection rate against false-positive rate over all thresholds.");
