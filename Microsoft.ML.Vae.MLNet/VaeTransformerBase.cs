@@ -84,14 +84,7 @@ public abstract class VaeTransformerBase : ITransformer, IDisposable
             "with mlContext.Model.Save as usual and append this transformer after loading (see docs/mlnet.md).");
 
     /// <summary>Writes the transformer (settings, column names, then the model in the core's format), atomically.</summary>
-    public void Save(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        string temporary = path + ".tmp";
-        using (var stream = File.Create(temporary))
-            Save(stream);
-        File.Move(temporary, path, overwrite: true);
-    }
+    public void Save(string path) => Vae.Model.AtomicFile.Write(path, GetType().Name, Save);
 
     public void Save(Stream stream)
     {

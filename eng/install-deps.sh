@@ -4,9 +4,10 @@
 #                         reference one, ~30x slower
 #   libtorch-dev          libtorch 1.13 (CPU) for the native shim of the libtorch engine
 #   cmake g++             to build that shim
+#   chromium              headless rendering of the HTML reports (eng/render-report.sh and its test)
 # Benchmarks also want: python3-torch python3-sklearn dataset-fashion-mnist (pass --bench).
 set -euo pipefail
-packages=(libopenblas0-pthread libtorch-dev cmake g++)
+packages=(libopenblas0-pthread libtorch-dev cmake g++ chromium)
 if [ "${1:-}" = "--bench" ]; then packages+=(python3-torch python3-sklearn dataset-fashion-mnist); fi
 missing=()
 for p in "${packages[@]}"; do

@@ -1,3 +1,4 @@
+using Microsoft.ML.Vae.Model;
 namespace Microsoft.ML.Vae.Anomaly;
 
 /// <summary>

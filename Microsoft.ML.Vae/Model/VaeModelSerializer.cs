@@ -16,28 +16,7 @@ internal static class VaeModelSerializer
     public const int FormatVersion = 2;
     private const int HashLength = 32;
 
-    public static void Save(VaeModel model, string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full)!;
-        if (!Directory.Exists(directory))
-            throw new DirectoryNotFoundException($"Cannot save the model to '{full}': the folder '{directory}' does not exist.");
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                Write(model, file);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
-    }
+    public static void Save(VaeModel model, string path) => AtomicFile.Write(path, "model", stream => Write(model, stream));
 
     public static VaeModel Load(string path)
     {

@@ -1,4 +1,4 @@
-namespace Microsoft.ML.Vae.Anomaly;
+namespace Microsoft.ML.Vae.Model;
 
 /// <summary>Writes a file through a temporary file beside it, so a failed write leaves any earlier file untouched.</summary>
 internal static class AtomicFile
