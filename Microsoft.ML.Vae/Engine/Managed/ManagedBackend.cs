@@ -37,7 +37,7 @@ internal sealed partial class ManagedBackend : IVaeBackend
         _threads = Math.Max(1, threads);
         _parameters = new float[layout.Count];
         _gradient = new float[layout.Count];
-        _adam = new AdamOptimizer(layout.Count);
+        _adam = new AdamOptimizer(layout.Count, _threads);
         _likelihood = new ObservationLikelihood(layout, _parameters);
     }
 
@@ -561,8 +561,27 @@ internal sealed partial class ManagedBackend : IVaeBackend
         }
         Gemm.Multiply(Transpose.Yes, Transpose.No, layer.Inputs, n, rows, 1f,
             input, layer.Inputs, outputGradient, n, 1f, gradient.AsSpan(layer.Weight.Offset, layer.Weight.Length), n, _threads);
-        var biasGradient = gradient.AsSpan(layer.Bias.Offset, n);
-        for (int r = 0; r < rows; r++) TensorPrimitives.Add(biasGradient, outputGradient.AsSpan(r * n, n), biasGradient);
+        AddColumnSums(outputGradient, rows, n, gradient, layer.Bias.Offset);
+    }
+
+    /// <summary>
+    /// target[offset + j] += Σ_r values[r, j]: the bias gradient. Workers take column ranges and add rows in order, so
+    /// the sums do not depend on the thread count.
+    /// </summary>
+    private void AddColumnSums(float[] values, int rows, int columns, float[] target, int offset)
+    {
+        const int minimumColumns = 64;
+        int workers = Math.Clamp(columns / minimumColumns, 1, _threads);
+        void Sum(int from, int to)
+        {
+            var sums = target.AsSpan(offset + from, to - from);
+            for (int r = 0; r < rows; r++) TensorPrimitives.Add(sums, values.AsSpan(r * columns + from, to - from), sums);
+        }
+        if (workers == 1 || rows * columns < 1 << 16) { Sum(0, columns); return; }
+        // Column ranges on 16-float boundaries keep each worker's adds whole vectors.
+        int width = (columns / workers + 15) & ~15;
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers },
+            w => Sum(Math.Min(columns, w * width), w == workers - 1 ? columns : Math.Min(columns, (w + 1) * width)));
     }
 
     private void ActivationBackward(float[] outputs, float[] gradient, int count)
