@@ -146,3 +146,27 @@ internal sealed class Collect<T>(List<T> items, Action<T>? onReport = null) : IP
 {
     public void Report(T value) { items.Add(value); onReport?.Invoke(value); }
 }
+
+[TestClass]
+public sealed class RandomSourceTests
+{
+    [TestMethod]
+    public void BernoulliDrawsHaveTheRequestedFrequencies()
+    {
+        var probabilities = new[] { 0f, 0.1f, 0.5f, 0.9f, 1f };
+        var source = new Mathematics.RandomSource(3, 1);
+        var sums = new double[probabilities.Length];
+        var draw = new float[probabilities.Length];
+        const int draws = 40000;
+        for (int n = 0; n < draws; n++)
+        {
+            source.FillBernoulli(probabilities, draw); // odd length: the last value takes the single-draw path
+            for (int i = 0; i < draw.Length; i++) sums[i] += draw[i];
+        }
+        for (int i = 0; i < probabilities.Length; i++)
+        {
+            double p = probabilities[i], tolerance = 4 * Math.Sqrt(p * (1 - p) / draws) + 1e-9;
+            Assert.AreEqual(p, sums[i] / draws, tolerance, $"p = {p}");
+        }
+    }
+}

@@ -184,8 +184,8 @@ public sealed class VaeTrainer
         {
             var source = values.AsSpan(rows[i] * features, features);
             var target = batch.AsSpan(i * features, features);
-            if (binarization is null) { source.CopyTo(target); continue; }
-            for (int j = 0; j < features; j++) target[j] = binarization.NextFloat() < source[j] ? 1f : 0f;
+            if (binarization is null) source.CopyTo(target);
+            else binarization.FillBernoulli(source, target);
         }
     }
 
