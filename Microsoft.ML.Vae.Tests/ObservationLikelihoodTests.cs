@@ -32,3 +32,31 @@ public sealed class ObservationLikelihoodTests
         Assert.AreEqual(logP, likelihood.LogProbability(x, logits, Span<float>.Empty, new float[features]), "without the gradient");
     }
 }
+
+[TestClass]
+public sealed class VectorLogSpaceTests
+{
+    [TestMethod]
+    public void ExpAndLog1PMatchDoublePrecisionOverTheirRanges()
+    {
+        var x = new float[16];
+        double worstExp = 0, worstLog = 0;
+        for (int step = 0; step < 20000; step++)
+        {
+            for (int i = 0; i < 16; i++) x[i] = -(step * 16 + i) * (100f / 320000);   // 0 .. −100
+            var exp = Mathematics.VectorLogSpace.ExpNonPositive(System.Runtime.Intrinsics.Vector512.Create(x));
+            for (int i = 0; i < 16; i++)
+            {
+                double expected = Math.Exp(x[i]);
+                if (expected > 1e-37) worstExp = Math.Max(worstExp, Math.Abs(exp[i] - expected) / expected);
+                else Assert.IsTrue(exp[i] >= 0 && exp[i] < 1e-37, $"exp({x[i]}) = {exp[i]}");
+                float e = (float)expected;
+                var log = Mathematics.VectorLogSpace.Log1PUnit(System.Runtime.Intrinsics.Vector512.Create(e));
+                double expectedLog = e > 1e-8 ? Math.Log(1 + (double)e) : e - (double)e * e / 2;
+                if (e > 1e-37) worstLog = Math.Max(worstLog, Math.Abs(log[0] - expectedLog) / expectedLog); // normal floats
+            }
+        }
+        Assert.IsTrue(worstExp < 3e-7, $"exp relative error {worstExp}");
+        Assert.IsTrue(worstLog < 3e-7, $"log(1+e) relative error {worstLog}");
+    }
+}
