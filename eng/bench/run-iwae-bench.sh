@@ -27,7 +27,8 @@ run_dotnet --engine managed --json "$out/managed.json"
 if [ "$libtorch" = 1 ]; then
   bash eng/build-native.sh >/dev/null
   echo "== Microsoft.ML.Vae, libtorch engine (CPU)"
-  run_dotnet --engine libtorch --json "$out/libtorch.json"
+  # One intra-op (OpenMP) thread: Debian's libtorch pays milliseconds per op with two; OpenBLAS still uses both cores.
+  run_dotnet --engine libtorch --threads 1 --json "$out/libtorch.json"
 fi
 echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') (OMP_NUM_THREADS=1, OPENBLAS_NUM_THREADS=2)"
 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=2 /usr/bin/python3 eng/bench/pytorch/iwae_bench.py \

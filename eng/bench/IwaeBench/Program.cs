@@ -6,13 +6,14 @@ using Microsoft.ML.Vae.Data;
 
 // Times the Burda et al. one-layer IWAE (784-200-200-50 tanh, Bernoulli, batch 100, Adam lr 1e-3 eps 1e-4) on
 // Fashion-MNIST: ms per training batch at each K, and the K=5000 log-likelihood of the first test images.
-// Usage: IwaeBench [--ks 1,5,50] [--batches 30] [--eval-rows 1000] [--eval-k 5000] [--engine managed|libtorch] [--json FILE]
+// Usage: IwaeBench [--ks 1,5,50] [--batches 30] [--eval-rows 1000] [--eval-k 5000] [--engine managed|libtorch] [--threads N] [--json FILE]
 var arguments = ParseArguments(args);
 int[] ks = arguments.GetValueOrDefault("ks", "1,5,50").Split(',').Select(int.Parse).ToArray();
 int batches = int.Parse(arguments.GetValueOrDefault("batches", "30"));
 int evalRows = int.Parse(arguments.GetValueOrDefault("eval-rows", "1000"));
 int evalK = int.Parse(arguments.GetValueOrDefault("eval-k", "5000"));
 var engine = Enum.Parse<EngineKind>(arguments.GetValueOrDefault("engine", "managed"), ignoreCase: true);
+int threads = int.Parse(arguments.GetValueOrDefault("threads", "0"));
 const int batchSize = 100, warmupBatches = 5;
 
 var data = FashionMnist.Load(arguments.GetValueOrDefault("data"), maxTrain: (batches + warmupBatches) * batchSize, maxTest: evalRows);
@@ -21,7 +22,7 @@ var results = new Dictionary<string, double>();
 VaeModel? model = null;
 foreach (int k in ks)
 {
-    var options = new VaeTrainerOptions { SampleCount = k, Epochs = 1, BatchSize = batchSize, LearningRate = 1e-3f, Epsilon = 1e-4f, Binarization = Binarization.Dynamic, Engine = engine };
+    var options = new VaeTrainerOptions { SampleCount = k, Epochs = 1, BatchSize = batchSize, LearningRate = 1e-3f, Epsilon = 1e-4f, Binarization = Binarization.Dynamic, Engine = engine, Threads = threads };
     var warmup = new FeatureMatrix(data.Train.Images.Values[..(warmupBatches * batchSize * 784)], warmupBatches * batchSize, 784);
     new VaeTrainer(modelOptions, options).Fit(warmup);
     var timed = new FeatureMatrix(data.Train.Images.Values[(warmupBatches * batchSize * 784)..], batches * batchSize, 784);
