@@ -98,10 +98,10 @@ public sealed class VaeModel : IDisposable
     }
 
     /// <inheritdoc cref="LogLikelihood(FeatureMatrix, int, int, IProgress{int}, CancellationToken)"/>
-    /// <param name="firstRowIndex">
-    /// The index of the first row in the caller's data: row i draws from random stream firstRowIndex + i, so scoring
-    /// a dataset in batches gives the same numbers as scoring it whole.
-    /// </param>
+    /// <remarks>
+    /// <c>firstRowIndex</c> is the index of the first row in the caller's data: row i draws from random stream
+    /// firstRowIndex + i, so scoring a dataset in batches gives the same numbers as scoring it whole.
+    /// </remarks>
     public void LogLikelihood(ReadOnlySpan<float> x, int rows, Span<float> result, int sampleCount = 5000, int seed = 0,
         IProgress<int>? rowsDone = null, CancellationToken cancellationToken = default, long firstRowIndex = 0)
     {
