@@ -4,7 +4,7 @@
 //
 // dotnet run -c Release --project eng/bench/AnomalyBench -- [--classes 0,1,...] [--epochs 20] [--train-k 5]
 //     [--eval-k 100] [--score LatentNeighbourDistance] [--decoder Gaussian] [--threads 0] [--engine Managed|LibTorch]
-//     [--raw true (also score with -log p(x) alone)] [--data FOLDER] [--out FILE.md]
+//     [--raw true (also score with -log p(x) alone)] [--neighbours 5] [--seed 1] [--data FOLDER] [--out FILE.md]
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -76,7 +76,7 @@ static double Auroc(float[] scores, bool[] isAnomaly) => AnomalyEvaluator.Evalua
 
 /// <summary>Command-line settings of the benchmark.</summary>
 internal sealed record BenchArguments(int[] Classes, int Epochs, int TrainK, int EvalK, AnomalyScoreKind Score, DecoderKind Decoder,
-    int Threads, EngineKind Engine, bool Raw, string? DataFolder, string? OutputFile)
+    int Threads, EngineKind Engine, bool Raw, string? DataFolder, string? OutputFile, int Neighbours = 5, int Seed = 1)
 {
     public static BenchArguments Parse(string[] args)
     {
@@ -97,6 +97,8 @@ internal sealed record BenchArguments(int[] Classes, int Epochs, int TrainK, int
                 "--raw" => result with { Raw = bool.Parse(Value()) },
                 "--data" => result with { DataFolder = Value() },
                 "--out" => result with { OutputFile = Value() },
+                "--neighbours" => result with { Neighbours = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--seed" => result with { Seed = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 _ => throw new ArgumentException($"Unknown option {args[i]}; see the comment at the top of Program.cs."),
             };
         }
@@ -107,12 +109,13 @@ internal sealed record BenchArguments(int[] Classes, int Epochs, int TrainK, int
     public VaeAnomalyDetectorOptions DetectorOptions() => new()
     {
         Model = new VaeModelOptions { Decoder = Decoder, LearnDecoderVariance = Decoder == DecoderKind.Gaussian, DecoderVariance = MathF.Exp(-2) },
-        Trainer = new VaeTrainerOptions { Epochs = Epochs, SampleCount = TrainK, Threads = Threads, Seed = 1, Engine = Engine },
+        Trainer = new VaeTrainerOptions { Epochs = Epochs, SampleCount = TrainK, Threads = Threads, Seed = Seed, Engine = Engine },
         Score = Score,
         EvaluationSampleCount = EvalK,
         TargetFalsePositiveRate = 0.05,
+        NeighbourCount = Neighbours,
     };
 
     public override string ToString() =>
-        $"classes {string.Join(",", Classes)}, epochs {Epochs}, train K {TrainK}, eval K {EvalK}, score {Score}, decoder {Decoder}, threads {(Threads == 0 ? "all" : Threads)}, engine {Engine}";
+        $"classes {string.Join(",", Classes)}, epochs {Epochs}, train K {TrainK}, eval K {EvalK}, score {Score}, decoder {Decoder}, threads {(Threads == 0 ? "all" : Threads)}, engine {Engine}, neighbours {Neighbours}, seed {Seed}";
 }
