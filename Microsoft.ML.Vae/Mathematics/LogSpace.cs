@@ -40,9 +40,6 @@ public static class LogSpace
     /// <summary>log(1 + exp(x)) without overflow.</summary>
     public static float Softplus(float x) => x > 0 ? x + MathF.Log(1 + MathF.Exp(-x)) : MathF.Log(1 + MathF.Exp(x));
 
-    /// <summary>1 / (1 + exp(−x)).</summary>
-    public static float Sigmoid(float x) => x >= 0 ? 1f / (1f + MathF.Exp(-x)) : MathF.Exp(x) / (1f + MathF.Exp(x));
-
     /// <summary>
     /// Running log-sum-exp: adds <paramref name="value"/> to the pair (max, scaled sum) so a bound over many chunks of
     /// samples needs only two numbers per row.

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Microsoft.ML.Vae.Mathematics;
 
 namespace Microsoft.ML.Vae.Engine.Managed;
 
@@ -44,13 +45,8 @@ internal static class Activations
         }
     }
 
-    /// <summary>log(1 + eˣ) as max(x, 0) + log(1 + e^−|x|), which never overflows.</summary>
     private static void Softplus(Span<float> values)
     {
-        for (int i = 0; i < values.Length; i++)
-        {
-            float x = values[i];
-            values[i] = MathF.Max(x, 0) + MathF.Log(1 + MathF.Exp(-MathF.Abs(x)));
-        }
+        for (int i = 0; i < values.Length; i++) values[i] = LogSpace.Softplus(values[i]);
     }
 }
