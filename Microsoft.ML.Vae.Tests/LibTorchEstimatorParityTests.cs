@@ -134,32 +134,11 @@ public sealed class LibTorchEstimatorParityTests
         var parameters = TestData.RandomParameters(layout, seed: 91);
         var x = TestData.Clusters(Rows, Features, seed: 92);
         int k = analyticKl ? 1 : 4;
-        using var managed = new ManagedBackend(layout, threads: 2);
-        using var libTorch = CreateLibTorch(layout);
-        managed.SetParameters(parameters);
-        libTorch.SetParameters(parameters);
-
-        var noiseSource = new RandomSource(93, 1);
-        var noise = new float[Rows * k * layout.LatentSize];
-        var (expectedBounds, bounds) = (new float[Rows], new float[Rows]);
-        for (int step = 1; step <= 5; step++)
+        LibTorchEngineTests.AssertAdamStepsMatch(layout, parameters, x, k, noiseSeed: 93, step => new ObjectiveSettings(analyticKl)
         {
-            noiseSource.FillLatentNoise(noise, layout.Latent);
-            var settings = new ObjectiveSettings(analyticKl)
-            {
-                Objective = objective, Groups = objective is TrainingObjective.Miwae or TrainingObjective.Piwae ? 2 : 1, Estimator = estimator,
-                ScoreBaseline = step == 1 ? float.NaN : -10f, Temperature = 1f / step, StraightThrough = step % 2 == 0,
-            };
-            var adam = new AdamSettings(LearningRate: 1e-2f, Beta1: 0.9f, Beta2: 0.999f, Epsilon: 1e-4f, Step: step);
-            managed.TrainStep(x.Values, Rows, noise, k, settings, adam, expectedBounds);
-            libTorch.TrainStep(x.Values, Rows, noise, k, settings, adam, bounds);
-            AssertClose(expectedBounds, bounds, $"bound before step {step}");
-        }
-        var (expected, actual) = (new float[layout.Count], new float[layout.Count]);
-        managed.GetParameters(expected);
-        libTorch.GetParameters(actual);
-        Assert.IsTrue(expected.Zip(parameters).Max(p => Math.Abs(p.First - p.Second)) > 0.02, "five steps of 1e-2 should move the parameters");
-        AssertClose(expected, actual, "parameters after five Adam steps", layout);
+            Objective = objective, Groups = objective is TrainingObjective.Miwae or TrainingObjective.Piwae ? 2 : 1, Estimator = estimator,
+            ScoreBaseline = step == 1 ? float.NaN : -10f, Temperature = 1f / step, StraightThrough = step % 2 == 0,
+        });
     }
 
     /// <summary>
