@@ -218,6 +218,68 @@ public class AnomalyDetectorTests
     }
 
     [TestMethod]
+    public void AnEnsembleScoresTheMeanOfItsModelsStandardisedScoresAndSavesWhole()
+    {
+        var options = SmallOptions();
+        options.EnsembleSize = 3;
+        var reports = new List<AnomalyProgress>();
+        using var detector = new VaeAnomalyTrainer(options).Fit(TestData.Clusters(200, Columns, 1), new Recorder(reports.Add));
+        var rows = Mixed(20, 20, 6).Rows;
+
+        Assert.AreEqual(3, detector.Models.Count);
+        var memberScores = detector.Models.Select(m => m.LogLikelihood(rows, detector.EvaluationSampleCount, detector.ScoringSeed).Select(v => -(double)v).ToArray()).ToArray();
+        Assert.AreNotEqual(memberScores[0][0], memberScores[1][0], "each model trains with its own seed");
+        var standardizations = detector.Standardizations!;
+        var scores = detector.Score(rows);
+        for (int i = 0; i < rows.Rows; i++)
+        {
+            double expected = Enumerable.Range(0, 3).Average(m => (memberScores[m][i] - standardizations[m].Mean) / standardizations[m].Deviation);
+            Assert.AreEqual(expected, scores[i], 1e-4, $"row {i}");
+        }
+        CollectionAssert.AreEqual(new[] { 0, 1, 2 }, reports.Select(r => r.Model).Distinct().ToArray());
+        Assert.IsTrue(reports.All(r => r.ModelCount == 3));
+
+        using var stream = new MemoryStream();
+        detector.Save(stream);
+        stream.Position = 0;
+        using var loaded = VaeAnomalyDetector.Load(stream);
+        Assert.AreEqual(3, loaded.Models.Count);
+        Assert.AreEqual(detector.Threshold, loaded.Threshold);
+        CollectionAssert.AreEqual(scores, loaded.Score(rows));
+    }
+
+    [TestMethod]
+    public void AFormatVersion1DetectorFileStillLoads()
+    {
+        using var detector = new VaeAnomalyTrainer(SmallOptions()).Fit(TestData.Clusters(100, Columns, 1));
+        // Version 1 wrote one model and no model count: magic, version, score settings, threshold, no scaling, the
+        // length-prefixed model, three absent parts, then the SHA-256 of all that.
+        using var payload = new MemoryStream();
+        using (var writer = new BinaryWriter(payload, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write("MLVAEAD\0"u8);
+            writer.Write(1);
+            writer.Write((int)detector.ScoreKind);
+            writer.Write(detector.EvaluationSampleCount);
+            writer.Write(detector.ScoringSeed);
+            writer.Write(detector.Threshold);
+            writer.Write(false);
+            using var model = new MemoryStream();
+            detector.Model.Save(model);
+            writer.Write((int)model.Length);
+            writer.Write(model.ToArray());
+            writer.Write(false);
+            writer.Write(false);
+            writer.Write(false);
+        }
+        var bytes = payload.ToArray();
+        using var loaded = VaeAnomalyDetector.Load(new MemoryStream([.. bytes, .. System.Security.Cryptography.SHA256.HashData(bytes)]));
+        var rows = Mixed(10, 10, 6).Rows;
+        Assert.AreEqual(detector.Threshold, loaded.Threshold);
+        CollectionAssert.AreEqual(detector.Score(rows), loaded.Score(rows));
+    }
+
+    [TestMethod]
     public void DamagedOrForeignFilesAreRejectedWithTheReason()
     {
         using var detector = new VaeAnomalyTrainer(SmallOptions()).Fit(TestData.Clusters(100, Columns, 1));
@@ -255,6 +317,10 @@ public class AnomalyDetectorTests
         var k = SmallOptions();
         k.EvaluationSampleCount = 0;
         Assert.AreEqual(nameof(VaeAnomalyDetectorOptions.EvaluationSampleCount), Assert.ThrowsExactly<ArgumentException>(() => new VaeAnomalyTrainer(k)).ParamName);
+
+        var ensemble = SmallOptions();
+        ensemble.EnsembleSize = 0;
+        Assert.AreEqual(nameof(VaeAnomalyDetectorOptions.EnsembleSize), Assert.ThrowsExactly<ArgumentException>(() => new VaeAnomalyTrainer(ensemble)).ParamName);
 
         var tooFew = Assert.ThrowsExactly<ArgumentException>(() => new VaeAnomalyTrainer(SmallOptions()).Fit(TestData.Clusters(30, Columns, 1)));
         StringAssert.Contains(tooFew.Message, "at least 10");

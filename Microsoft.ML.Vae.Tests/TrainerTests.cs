@@ -19,6 +19,30 @@ public sealed class TrainerTests
     private static float[] ParametersOf(VaeModel model) => model.Parameters.ToArray();
 
     [TestMethod]
+    public void FanInUniformDrawsWeightsAndBiasesWithinOneOverRootFanIn_GlorotLeavesBiasesAtZero()
+    {
+        var layout = new ParameterLayout(new VaeModelOptions { HiddenSizes = [64, 32], LatentSize = 4 }, 100);
+        var fanIn = layout.Initialize(new Mathematics.RandomSource(1), WeightInitialization.FanInUniform);
+        var glorot = layout.Initialize(new Mathematics.RandomSource(1));
+        foreach (var layer in layout.EncoderHidden.Concat(layout.DecoderHidden).Append(layout.DecoderOutput))
+        {
+            float limit = 1f / MathF.Sqrt(layer.Inputs);
+            var weights = fanIn.AsSpan(layer.Weight.Offset, layer.Weight.Length).ToArray();
+            var biases = fanIn.AsSpan(layer.Bias.Offset, layer.Bias.Length).ToArray();
+            Assert.IsTrue(weights.All(w => Math.Abs(w) <= limit) && biases.All(b => Math.Abs(b) <= limit), layer.Weight.Name);
+            // Uniform on ±limit: the largest draw of many comes close to the limit, so the scale is not smaller either.
+            Assert.IsTrue(weights.Max(Math.Abs) > 0.9f * limit, $"{layer.Weight.Name}: largest |w| {weights.Max(Math.Abs)} of limit {limit}");
+            Assert.IsTrue(biases.Any(b => b != 0), $"{layer.Bias.Name} is drawn, not zero");
+            Assert.IsTrue(glorot.AsSpan(layer.Bias.Offset, layer.Bias.Length).ToArray().All(b => b == 0), $"Glorot leaves {layer.Bias.Name} at zero");
+            float glorotLimit = MathF.Sqrt(6f / (layer.Inputs + layer.Outputs));
+            Assert.IsTrue(glorot.AsSpan(layer.Weight.Offset, layer.Weight.Length).ToArray().Max(Math.Abs) > Math.Min(limit, glorotLimit) * 0.9f);
+        }
+        var trainer = Fast();
+        trainer.Initialization = (WeightInitialization)7;
+        Assert.AreEqual(nameof(VaeTrainerOptions.Initialization), Assert.ThrowsExactly<ArgumentException>(trainer.Validate).ParamName);
+    }
+
+    [TestMethod]
     public void TrainingRaisesTheBound()
     {
         var data = TestData.Clusters(256, 10, seed: 1);

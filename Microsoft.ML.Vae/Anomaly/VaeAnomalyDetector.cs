@@ -2,30 +2,37 @@ using Microsoft.ML.Vae.Model;
 namespace Microsoft.ML.Vae.Anomaly;
 
 /// <summary>
-/// A fitted anomaly detector: a VAE trained on normal rows (and a background model for
-/// <see cref="AnomalyScoreKind.LikelihoodRatio"/>), the score settings, the feature scaling and a calibrated
-/// threshold. <see cref="Score"/> and <see cref="Predict(FeatureMatrix, IProgress{int}, CancellationToken)"/> are
-/// safe to call from several threads at once. Build one with <see cref="VaeAnomalyTrainer"/>.
+/// A fitted anomaly detector: one VAE trained on normal rows (or an ensemble of them, see
+/// <see cref="VaeAnomalyDetectorOptions.EnsembleSize"/>), with what the score needs besides (a background model for
+/// <see cref="AnomalyScoreKind.LikelihoodRatio"/>, the training rows' codes for
+/// <see cref="AnomalyScoreKind.LatentNeighbourDistance"/>), the feature scaling and a calibrated threshold.
+/// <see cref="Score"/> and <see cref="Predict(FeatureMatrix, IProgress{int}, CancellationToken)"/> are safe to call
+/// from several threads at once. Build one with <see cref="VaeAnomalyTrainer"/>.
 /// </summary>
 public sealed class VaeAnomalyDetector : IDisposable
 {
     private readonly FeatureScaler? _scaler;
     private double _threshold;
 
-    internal VaeAnomalyDetector(VaeModel model, VaeModel? backgroundModel, FeatureScaler? scaler, AnomalyScoreKind scoreKind,
-        int evaluationSampleCount, int scoringSeed, double threshold, LikelihoodAndLatentDistance? latentDistance = null,
-        LatentNeighbours? latentNeighbours = null)
+    // With several members, standardizations holds one per member (fitted on the calibration rows): each member's
+    // score is standardised with it and the detector's score is their mean.
+    internal VaeAnomalyDetector(IReadOnlyList<AnomalyScorer> members, Standardization[]? standardizations, FeatureScaler? scaler,
+        AnomalyScoreKind scoreKind, int evaluationSampleCount, int scoringSeed, double threshold)
     {
-        if (scoreKind == AnomalyScoreKind.LikelihoodRatio && backgroundModel is null)
-            throw new InvalidDataException("The likelihood-ratio score needs a background model.");
-        if (scoreKind == AnomalyScoreKind.LikelihoodAndLatentDistance && latentDistance is null)
-            throw new InvalidDataException("The likelihood-and-latent-distance score needs its latent Gaussian.");
-        if (scoreKind == AnomalyScoreKind.LatentNeighbourDistance && latentNeighbours is null)
-            throw new InvalidDataException("The latent-neighbour score needs its reference rows.");
-        LatentDistance = latentDistance;
-        LatentNeighbours = latentNeighbours;
-        Model = model;
-        BackgroundModel = backgroundModel;
+        if (members.Count == 0) throw new InvalidDataException("A detector needs at least one model.");
+        if (members.Count > 1 && standardizations?.Length != members.Count)
+            throw new InvalidDataException($"An ensemble of {members.Count} models needs one score standardisation per model.");
+        foreach (var member in members)
+        {
+            if (member.Kind != scoreKind)
+                throw new InvalidDataException($"An ensemble member scores with {member.Kind} but the detector with {scoreKind}.");
+            if (member.Model.InputSize != members[0].Model.InputSize)
+                throw new InvalidDataException($"The ensemble's models take {members[0].Model.InputSize} and {member.Model.InputSize} features.");
+        }
+        if (scaler is not null && scaler.Columns != members[0].Model.InputSize)
+            throw new InvalidDataException($"The feature scaling covers {scaler.Columns} features but the model takes {members[0].Model.InputSize}.");
+        Members = members;
+        Standardizations = members.Count > 1 ? standardizations : null;
         _scaler = scaler;
         ScoreKind = scoreKind;
         EvaluationSampleCount = evaluationSampleCount;
@@ -33,11 +40,14 @@ public sealed class VaeAnomalyDetector : IDisposable
         _threshold = threshold;
     }
 
-    /// <summary>The VAE of the normal data.</summary>
-    public VaeModel Model { get; }
+    /// <summary>The VAE of the normal data (the first one of an ensemble).</summary>
+    public VaeModel Model => Members[0].Model;
 
-    /// <summary>The model of perturbed rows behind <see cref="AnomalyScoreKind.LikelihoodRatio"/>; null for other scores.</summary>
-    public VaeModel? BackgroundModel { get; }
+    /// <summary>Every VAE of the detector: one, or <see cref="VaeAnomalyDetectorOptions.EnsembleSize"/> of them.</summary>
+    public IReadOnlyList<VaeModel> Models => Members.Select(m => m.Model).ToArray();
+
+    /// <summary>The model of perturbed rows behind <see cref="AnomalyScoreKind.LikelihoodRatio"/> (the first member's); null for other scores.</summary>
+    public VaeModel? BackgroundModel => Members[0].BackgroundModel;
 
     public AnomalyScoreKind ScoreKind { get; }
 
@@ -65,45 +75,42 @@ public sealed class VaeAnomalyDetector : IDisposable
 
     internal FeatureScaler? Scaler => _scaler;
 
-    internal LikelihoodAndLatentDistance? LatentDistance { get; }
+    internal IReadOnlyList<AnomalyScorer> Members { get; }
 
-    internal LatentNeighbours? LatentNeighbours { get; }
+    internal Standardization[]? Standardizations { get; }
+
+    internal LikelihoodAndLatentDistance? LatentDistance => Members[0].LatentDistance;
 
     /// <summary>
     /// Anomaly scores, one per row (higher = more anomalous). Rows are given in the original feature units; the
-    /// detector applies its scaling. <paramref name="rowsDone"/> counts finished rows.
+    /// detector applies its scaling. An ensemble's score is the mean of its models' scores, each standardised on the
+    /// calibration rows (so it counts their standard deviations). <paramref name="rowsDone"/> counts finished rows.
     /// </summary>
     public float[] Score(FeatureMatrix x, IProgress<int>? rowsDone = null, CancellationToken cancellationToken = default)
     {
         var scaled = ScaleFeatures(x);
-        if (ScoreKind == AnomalyScoreKind.LatentNeighbourDistance)
+        var memberScores = new List<float[]>();
+        for (int m = 0; m < Members.Count; m++)
         {
-            // Encoder only: no sampling, so the rows are finished in one step.
-            var distances = LatentNeighbours!.Score(Model, scaled, cancellationToken);
-            rowsDone?.Report(x.Rows);
-            return distances;
+            int before = m * x.Rows;
+            memberScores.Add(Members[m].Score(scaled, EvaluationSampleCount, ScoringSeed,
+                rowsDone is null ? null : new ForwardingProgress<int>(done => rowsDone.Report((before + done) / Members.Count)), cancellationToken));
         }
-        var passes = BackgroundModel is null ? 1 : 2;
-        var logLikelihood = Model.LogLikelihood(scaled, EvaluationSampleCount, ScoringSeed,
-            rowsDone is null ? null : new ForwardingProgress<int>(done => rowsDone.Report(done / passes)), cancellationToken);
-        var scores = new float[x.Rows];
-        switch (ScoreKind)
+        return Combine(memberScores, Standardizations);
+    }
+
+    /// <summary>One model's scores as they are, or the mean of several models' standardised scores.</summary>
+    internal static float[] Combine(IReadOnlyList<float[]> memberScores, Standardization[]? standardizations)
+    {
+        if (standardizations is null) return memberScores[0];
+        var combined = new float[memberScores[0].Length];
+        for (int i = 0; i < combined.Length; i++)
         {
-            case AnomalyScoreKind.NegativeLogLikelihood:
-                for (int i = 0; i < scores.Length; i++) scores[i] = -logLikelihood[i];
-                break;
-            case AnomalyScoreKind.LikelihoodAndLatentDistance:
-                scores = LatentDistance!.Score(Model, scaled, logLikelihood);
-                break;
-            case AnomalyScoreKind.LikelihoodRatio:
-                var background = BackgroundModel!.LogLikelihood(scaled, EvaluationSampleCount, ScoringSeed,
-                    rowsDone is null ? null : new ForwardingProgress<int>(done => rowsDone.Report((x.Rows + done) / passes)), cancellationToken);
-                for (int i = 0; i < scores.Length; i++) scores[i] = background[i] - logLikelihood[i];
-                break;
-            default:
-                throw new InvalidOperationException($"Unknown score kind {ScoreKind}.");
+            double sum = 0;
+            for (int m = 0; m < memberScores.Count; m++) sum += standardizations[m].Apply(memberScores[m][i]);
+            combined[i] = (float)(sum / memberScores.Count);
         }
-        return scores;
+        return combined;
     }
 
     /// <summary>Score and verdict per row: <see cref="AnomalyPrediction.PredictedLabel"/> is Score &gt; <see cref="Threshold"/>.</summary>
@@ -158,7 +165,6 @@ public sealed class VaeAnomalyDetector : IDisposable
 
     public void Dispose()
     {
-        Model.Dispose();
-        BackgroundModel?.Dispose();
+        foreach (var member in Members) member.Dispose();
     }
 }

@@ -45,8 +45,15 @@ public sealed class VaeAnomalyDetectorOptions
     /// </summary>
     public double BackgroundPerturbationRate { get; set; } = 0.2;
 
-    /// <summary><see cref="AnomalyScoreKind.LatentNeighbourDistance"/> only: how many nearest training rows are averaged. Default 5.</summary>
-    public int NeighbourCount { get; set; } = 5;
+    /// <summary><see cref="AnomalyScoreKind.LatentNeighbourDistance"/> only: how many nearest training rows are averaged. Default 20.</summary>
+    public int NeighbourCount { get; set; } = 20;
+
+    /// <summary>
+    /// How many VAEs to train (with seeds Trainer.Seed, +2, +4, …) and score with; the score is then the mean of their
+    /// scores, each standardised on the calibration rows. More models smooth out the variation between training runs
+    /// at a proportional cost in training and scoring time. Default 1.
+    /// </summary>
+    public int EnsembleSize { get; set; } = 1;
 
     internal double FlaggedFraction => Contamination ?? TargetFalsePositiveRate ?? 0.01;
 
@@ -63,6 +70,7 @@ public sealed class VaeAnomalyDetectorOptions
         Contamination = Contamination,
         BackgroundPerturbationRate = BackgroundPerturbationRate,
         NeighbourCount = NeighbourCount,
+        EnsembleSize = EnsembleSize,
     };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
@@ -82,6 +90,7 @@ public sealed class VaeAnomalyDetectorOptions
         Require(Contamination is null or (> 0 and < 1), nameof(Contamination), $"must lie in (0, 1) (got {Contamination}).");
         Require(BackgroundPerturbationRate > 0 && BackgroundPerturbationRate <= 1, nameof(BackgroundPerturbationRate), $"must lie in (0, 1] (got {BackgroundPerturbationRate}).");
         Require(NeighbourCount >= 1, nameof(NeighbourCount), $"must be at least 1 (got {NeighbourCount}).");
+        Require(EnsembleSize >= 1, nameof(EnsembleSize), $"must be at least 1 (got {EnsembleSize}); 1 trains a single model.");
         Require(FeatureScaling != FeatureScaling.Standardize || Model.Decoder == DecoderKind.Gaussian, nameof(FeatureScaling),
             "Standardize gives values outside [0, 1], which the Bernoulli decoder cannot model: use FeatureScaling.MinMax or DecoderKind.Gaussian.");
     }

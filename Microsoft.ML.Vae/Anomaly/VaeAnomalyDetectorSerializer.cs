@@ -4,13 +4,16 @@ using System.Text;
 namespace Microsoft.ML.Vae.Anomaly;
 
 /// <summary>
-/// The detector file: magic "MLVAEAD", format version, score settings, threshold, feature scaling, then the VAE (and
-/// the background model) each in the core model format, length-prefixed, the latent Gaussian of the combined score, the reference rows of the latent-neighbour score, and a SHA-256 of everything before it.
+/// The detector file: magic "MLVAEAD", format version, score settings, threshold, feature scaling, the number of
+/// models, then per model the VAE (and the background model) each in the core model format, length-prefixed, the
+/// latent Gaussian of the combined score and the reference rows of the latent-neighbour score; then, for an ensemble,
+/// each model's score standardisation; and a SHA-256 of everything before it. Version 1 (one model, no count) is
+/// still read.
 /// </summary>
 internal static class VaeAnomalyDetectorSerializer
 {
     private static readonly byte[] Magic = "MLVAEAD\0"u8.ToArray();
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
     private const int HashLength = 32;
 
     public static void Write(VaeAnomalyDetector detector, Stream stream)
@@ -27,13 +30,18 @@ internal static class VaeAnomalyDetectorSerializer
             writer.Write(detector.Threshold);
             writer.Write(detector.Scaler is not null);
             detector.Scaler?.Write(writer);
-            WriteModel(writer, detector.Model);
-            writer.Write(detector.BackgroundModel is not null);
-            if (detector.BackgroundModel is not null) WriteModel(writer, detector.BackgroundModel);
-            writer.Write(detector.LatentDistance is not null);
-            detector.LatentDistance?.Write(writer);
-            writer.Write(detector.LatentNeighbours is not null);
-            detector.LatentNeighbours?.Write(writer);
+            writer.Write(detector.Members.Count);
+            foreach (var member in detector.Members)
+            {
+                WriteModel(writer, member.Model);
+                writer.Write(member.BackgroundModel is not null);
+                if (member.BackgroundModel is not null) WriteModel(writer, member.BackgroundModel);
+                writer.Write(member.LatentDistance is not null);
+                member.LatentDistance?.Write(writer);
+                writer.Write(member.LatentNeighbours is not null);
+                member.LatentNeighbours?.Write(writer);
+            }
+            foreach (var standardization in detector.Standardizations ?? []) standardization.Write(writer);
         }
         var payload = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
         stream.Write(payload);
@@ -58,7 +66,7 @@ internal static class VaeAnomalyDetectorSerializer
             throw new InvalidDataException("The detector file is corrupted or truncated (checksum mismatch); save the detector again.");
 
         using var reader = new BinaryReader(new MemoryStream(payload.ToArray()), Encoding.UTF8);
-        VaeModel? model = null, background = null;
+        var members = new List<AnomalyScorer>();
         try
         {
             reader.ReadBytes(Magic.Length);
@@ -70,27 +78,37 @@ internal static class VaeAnomalyDetectorSerializer
             int seed = reader.ReadInt32();
             double threshold = reader.ReadDouble();
             var scaler = reader.ReadBoolean() ? FeatureScaler.Read(reader) : null;
+            int count = version >= 2 ? reader.ReadInt32() : 1;
+            if (count < 1 || count > reader.BaseStream.Length) throw new InvalidDataException($"The detector file announces {count} models.");
+            for (int m = 0; m < count; m++) members.Add(ReadMember(reader, kind));
+            var standardizations = count > 1 ? Enumerable.Range(0, count).Select(_ => Standardization.Read(reader)).ToArray() : null;
+            if (reader.BaseStream.Position != reader.BaseStream.Length)
+                throw new InvalidDataException("The detector file has unexpected data after the models.");
+            return new VaeAnomalyDetector(members, standardizations, scaler, kind, sampleCount, seed, threshold);
+        }
+        catch (Exception e) when (e is EndOfStreamException or ArgumentException or InvalidDataException)
+        {
+            foreach (var member in members) member.Dispose();
+            throw e as InvalidDataException ?? new InvalidDataException($"The detector file's contents are inconsistent: {e.Message}", e);
+        }
+    }
+
+    private static AnomalyScorer ReadMember(BinaryReader reader, AnomalyScoreKind kind)
+    {
+        VaeModel? model = null, background = null;
+        try
+        {
             model = ReadModel(reader);
             if (reader.ReadBoolean()) background = ReadModel(reader);
             var latentDistance = reader.ReadBoolean() ? LikelihoodAndLatentDistance.Read(reader) : null;
             var latentNeighbours = reader.ReadBoolean() ? LatentNeighbours.Read(reader) : null;
-            if (latentNeighbours is not null && latentNeighbours.Dimensions != 2 * model.LatentSize)
-                throw new InvalidDataException($"The detector file's latent reference rows have {latentNeighbours.Dimensions} values but its model's encoder gives {2 * model.LatentSize}.");
-            if (latentDistance is not null && latentDistance.Latent.Dimensions != model.LatentSize)
-                throw new InvalidDataException($"The detector file's latent Gaussian has {latentDistance.Latent.Dimensions} dimensions but its model has {model.LatentSize}.");
-            if (reader.BaseStream.Position != reader.BaseStream.Length)
-                throw new InvalidDataException("The detector file has unexpected data after the models.");
-            if (scaler is not null && scaler.Columns != model.InputSize)
-                throw new InvalidDataException($"The detector file's scaling covers {scaler.Columns} features but its model takes {model.InputSize}.");
-            if (background is not null && background.InputSize != model.InputSize)
-                throw new InvalidDataException($"The detector file's background model takes {background.InputSize} features but its model takes {model.InputSize}.");
-            return new VaeAnomalyDetector(model, background, scaler, kind, sampleCount, seed, threshold, latentDistance, latentNeighbours);
+            return new AnomalyScorer(kind, model, background, latentDistance, latentNeighbours);
         }
-        catch (Exception e) when (e is EndOfStreamException or ArgumentException or InvalidDataException)
+        catch
         {
             model?.Dispose();
             background?.Dispose();
-            throw e as InvalidDataException ?? new InvalidDataException($"The detector file's contents are inconsistent: {e.Message}", e);
+            throw;
         }
     }
 

@@ -44,36 +44,65 @@ public sealed class VaeAnomalyTrainer
         var training = Gather(data, trainingRows);
         if (scaler is not null) training = scaler.Apply(training);
 
+        var calibration = Gather(data, calibrationRows);
+        if (scaler is not null) calibration = scaler.Apply(calibration);
+        int modelCount = _options.EnsembleSize;
+        var members = new List<AnomalyScorer>();
+        var calibrationScores = new List<float[]>();
+        try
+        {
+            for (int m = 0; m < modelCount; m++)
+            {
+                int member = m;
+                var rowsDone = progress is null ? null : new ForwardingProgress<int>(done =>
+                    progress.Report(new AnomalyProgress(AnomalyStage.Calibrating, null, (member * calibrationCount + done) / modelCount, calibrationCount, member, modelCount)));
+                var (scorer, scores) = FitMember(training, calibration, m, progress, rowsDone, cancellationToken);
+                members.Add(scorer);
+                calibrationScores.Add(scores);
+            }
+            var standardizations = modelCount > 1 ? calibrationScores.Select(s => Standardization.Fit(s.Select(v => (double)v))).ToArray() : null;
+            var detector = new VaeAnomalyDetector(members, standardizations, scaler, _options.Score, _options.EvaluationSampleCount, _options.ScoringSeed, 0);
+            detector.Threshold = ThresholdCalibration.UpperQuantile(VaeAnomalyDetector.Combine(calibrationScores, standardizations), _options.FlaggedFraction);
+            return detector;
+        }
+        catch
+        {
+            foreach (var member in members) member.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Trains ensemble model <paramref name="member"/> (seed Seed + 2·member; its background model, if any, the next
+    /// seed) with what its score needs, and scores the (scaled) calibration rows with it.
+    /// </summary>
+    private (AnomalyScorer Scorer, float[] CalibrationScores) FitMember(FeatureMatrix training, FeatureMatrix calibration, int member,
+        IProgress<AnomalyProgress>? progress, IProgress<int>? rowsDone, CancellationToken cancellationToken)
+    {
+        var trainer = _options.Trainer.Clone();
+        trainer.Seed = unchecked(trainer.Seed + 2 * member);
         VaeModel? model = null, background = null;
         try
         {
-            model = new VaeTrainer(_options.Model, _options.Trainer).Fit(training, StageProgress(progress, AnomalyStage.TrainingModel), cancellationToken);
+            model = new VaeTrainer(_options.Model, trainer).Fit(training, StageProgress(progress, AnomalyStage.TrainingModel, member), cancellationToken);
             if (_options.Score == AnomalyScoreKind.LikelihoodRatio)
             {
-                var backgroundTrainer = _options.Trainer.Clone();
-                backgroundTrainer.Seed = unchecked(backgroundTrainer.Seed + 1);
+                var backgroundTrainer = trainer.Clone();
+                backgroundTrainer.Seed = unchecked(trainer.Seed + 1);
                 background = new VaeTrainer(_options.Model, backgroundTrainer)
-                    .Fit(Perturb(training), StageProgress(progress, AnomalyStage.TrainingBackground), cancellationToken);
+                    .Fit(Perturb(training), StageProgress(progress, AnomalyStage.TrainingBackground, member), cancellationToken);
             }
-            var calibration = Gather(data, calibrationRows);
-            var rowsDone = progress is null ? null : new ForwardingProgress<int>(done => progress.Report(new AnomalyProgress(AnomalyStage.Calibrating, null, done, calibrationCount)));
-            float[]? calibrationScores = null;
-            LikelihoodAndLatentDistance? latentDistance = null;
             if (_options.Score == AnomalyScoreKind.LikelihoodAndLatentDistance)
             {
                 // The standardisation is fitted on the calibration rows, so their log-likelihoods are estimated once here.
-                var scaledCalibration = scaler?.Apply(calibration) ?? calibration;
-                var logLikelihood = model.LogLikelihood(scaledCalibration, _options.EvaluationSampleCount, _options.ScoringSeed, rowsDone, cancellationToken);
-                latentDistance = LikelihoodAndLatentDistance.Fit(model, training, scaledCalibration, logLikelihood);
-                calibrationScores = latentDistance.Score(model, scaledCalibration, logLikelihood);
+                var logLikelihood = model.LogLikelihood(calibration, _options.EvaluationSampleCount, _options.ScoringSeed, rowsDone, cancellationToken);
+                var latentDistance = LikelihoodAndLatentDistance.Fit(model, training, calibration, logLikelihood);
+                return (new AnomalyScorer(_options.Score, model, latentDistance: latentDistance), latentDistance.Score(model, calibration, logLikelihood));
             }
             var latentNeighbours = _options.Score == AnomalyScoreKind.LatentNeighbourDistance
                 ? LatentNeighbours.Fit(model, training, _options.NeighbourCount) : null;
-            var detector = new VaeAnomalyDetector(model, background, scaler, _options.Score, _options.EvaluationSampleCount, _options.ScoringSeed, 0,
-                latentDistance, latentNeighbours);
-            calibrationScores ??= detector.Score(calibration, rowsDone, cancellationToken);
-            detector.Threshold = ThresholdCalibration.UpperQuantile(calibrationScores, _options.FlaggedFraction);
-            return detector;
+            var scorer = new AnomalyScorer(_options.Score, model, background, latentNeighbours: latentNeighbours);
+            return (scorer, scorer.Score(calibration, _options.EvaluationSampleCount, _options.ScoringSeed, rowsDone, cancellationToken));
         }
         catch
         {
@@ -119,6 +148,6 @@ public sealed class VaeAnomalyTrainer
         return new FeatureMatrix(values, rows.Length, data.Columns);
     }
 
-    private static IProgress<TrainingProgress>? StageProgress(IProgress<AnomalyProgress>? progress, AnomalyStage stage) =>
-        progress is null ? null : new ForwardingProgress<TrainingProgress>(p => progress.Report(new AnomalyProgress(stage, p, 0, 0)));
+    private IProgress<TrainingProgress>? StageProgress(IProgress<AnomalyProgress>? progress, AnomalyStage stage, int member) =>
+        progress is null ? null : new ForwardingProgress<TrainingProgress>(p => progress.Report(new AnomalyProgress(stage, p, 0, 0, member, _options.EnsembleSize)));
 }

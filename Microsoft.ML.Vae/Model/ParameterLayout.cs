@@ -108,18 +108,28 @@ internal sealed class ParameterLayout
         _tensors.FirstOrDefault(t => t.Name == name) is { Name: not null } t ? t : throw new KeyNotFoundException($"The model has no parameter '{name}'.");
 
     /// <summary>
-    /// Glorot-uniform weights, zero biases, log-variances at log(<see cref="DecoderVariance"/>), a learned prior at
-    /// N(0, I), pseudo-inputs uniform in [0, 1] (the trainer replaces them with training rows).
+    /// Dense layers as <paramref name="initialization"/> says (Glorot-uniform weights and zero biases by default),
+    /// log-variances at log(<see cref="DecoderVariance"/>), a learned prior at N(0, I), pseudo-inputs uniform in
+    /// [0, 1] (the trainer replaces them with training rows).
     /// </summary>
-    public float[] Initialize(Mathematics.RandomSource random)
+    public float[] Initialize(Mathematics.RandomSource random, WeightInitialization initialization = WeightInitialization.Glorot)
     {
         var parameters = new float[Count];
         var heads = _encoderLogVariance is { } logVariance ? new[] { EncoderMean, logVariance } : [EncoderMean];
         foreach (var layer in EncoderHidden.Concat(heads).Concat(DecoderHidden).Append(DecoderOutput))
         {
-            float limit = MathF.Sqrt(6f / (layer.Inputs + layer.Outputs));
             var w = parameters.AsSpan(layer.Weight.Offset, layer.Weight.Length);
-            random.FillUniform(w, -limit, limit);
+            if (initialization == WeightInitialization.Glorot)
+            {
+                float limit = MathF.Sqrt(6f / (layer.Inputs + layer.Outputs));
+                random.FillUniform(w, -limit, limit);
+            }
+            else
+            {
+                float limit = 1f / MathF.Sqrt(layer.Inputs);
+                random.FillUniform(w, -limit, limit);
+                random.FillUniform(parameters.AsSpan(layer.Bias.Offset, layer.Bias.Length), -limit, limit);
+            }
         }
         if (DecoderLogVariance is { } lv) parameters.AsSpan(lv.Offset, lv.Length).Fill(MathF.Log(DecoderVariance));
         if (PseudoInputs is { } pseudo) random.FillUniform(parameters.AsSpan(pseudo.Offset, pseudo.Length), 0f, 1f);

@@ -80,6 +80,9 @@ public sealed class VaeTrainerOptions
     /// <summary>Threshold for <see cref="Binarization.Threshold"/>. Default 0.5.</summary>
     public float BinarizationThreshold { get; set; } = 0.5f;
 
+    /// <summary>How the dense layers start. Default <see cref="WeightInitialization.Glorot"/>.</summary>
+    public WeightInitialization Initialization { get; set; } = WeightInitialization.Glorot;
+
     /// <summary>Seed of initialisation, shuffling, binarisation and noise. The same seed and thread count give identical weights.</summary>
     public int Seed { get; set; }
 
@@ -121,6 +124,7 @@ public sealed class VaeTrainerOptions
         Require(Threads >= 0, nameof(Threads), $"must be 0 (all cores) or positive (got {Threads}).");
         Require(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), $"must lie in [0, 1) (got {ValidationFraction}).");
         Require(EarlyStoppingPatience >= 1, nameof(EarlyStoppingPatience), $"must be at least 1 (got {EarlyStoppingPatience}).");
+        Require(Enum.IsDefined(Initialization), nameof(Initialization), $"{(int)Initialization} is not a known weight initialization.");
         Require(Enum.IsDefined(Engine), nameof(Engine), $"{(int)Engine} is not a known engine.");
         Require(Enum.IsDefined(Objective), nameof(Objective), $"{(int)Objective} is not a known objective.");
         Require(Enum.IsDefined(GradientEstimator), nameof(GradientEstimator), $"{(int)GradientEstimator} is not a known gradient estimator.");

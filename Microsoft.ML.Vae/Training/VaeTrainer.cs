@@ -56,7 +56,7 @@ public sealed class VaeTrainer
         var trainingRows = rows[..^validationCount];
         if (trainingRows.Length == 0)
             throw new ArgumentException($"ValidationFraction {_options.ValidationFraction} leaves no training rows out of {data.Rows}.", nameof(data));
-        var initial = layout.Initialize(new RandomSource(_options.Seed, InitializationStream));
+        var initial = layout.Initialize(new RandomSource(_options.Seed, InitializationStream), _options.Initialization);
         if (layout.PseudoInputs is { } pseudoInputs) InitializePseudoInputs(initial.AsSpan(pseudoInputs.Offset, pseudoInputs.Length), data, trainingRows);
         backend.SetParameters(initial);
 

@@ -35,21 +35,23 @@ internal static class ProgressBars
         return new Reporter<int>(done => task.Value = done);
     }
 
-    /// <summary>One bar per stage of fitting an anomaly detector.</summary>
+    /// <summary>One bar per stage of fitting an anomaly detector (the training stages once per model of an ensemble).</summary>
     public static IProgress<AnomalyProgress> Detector(ProgressContext context)
     {
-        var bars = new Dictionary<AnomalyStage, object>();
+        var bars = new Dictionary<(AnomalyStage, int), object>();
         return new Reporter<AnomalyProgress>(p =>
         {
-            if (!bars.TryGetValue(p.Stage, out var bar))
+            var key = (p.Stage, p.Stage == AnomalyStage.Calibrating ? 0 : p.Model);
+            if (!bars.TryGetValue(key, out var bar))
             {
+                string model = p.ModelCount > 1 ? $" {p.Model + 1} of {p.ModelCount}" : "";
                 bar = p.Stage switch
                 {
-                    AnomalyStage.TrainingModel => Training(context, "Training the VAE"),
-                    AnomalyStage.TrainingBackground => Training(context, "Training the background model"),
+                    AnomalyStage.TrainingModel => Training(context, $"Training the VAE{model}"),
+                    AnomalyStage.TrainingBackground => Training(context, $"Training the background model{model}"),
                     _ => Rows(context, "Calibrating the threshold", p.Rows),
                 };
-                bars[p.Stage] = bar;
+                bars[key] = bar;
             }
             if (p.Training is { } training) ((IProgress<TrainingProgress>)bar).Report(training);
             else ((IProgress<int>)bar).Report(p.RowsDone);

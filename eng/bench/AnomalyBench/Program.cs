@@ -4,7 +4,8 @@
 //
 // dotnet run -c Release --project eng/bench/AnomalyBench -- [--classes 0,1,...] [--epochs 20] [--train-k 5]
 //     [--eval-k 100] [--score LatentNeighbourDistance] [--decoder Gaussian] [--threads 0] [--engine Managed|LibTorch]
-//     [--raw true (also score with -log p(x) alone)] [--neighbours 5] [--seed 1] [--data FOLDER] [--out FILE.md]
+//     [--raw true (also score with -log p(x) alone)] [--neighbours 5] [--seed 1] [--prior Standard|Learnable|Vamp]
+//     [--pseudo-inputs 500] [--decoder-variance 1] [--init Glorot|FanInUniform] [--ensemble 1] [--data FOLDER] [--out FILE.md]
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -53,7 +54,7 @@ foreach (int c in arguments.Classes)
     table.AppendLine(line);
     Console.WriteLine(line);
 }
-string mean = $"| mean | {pcaResults.Average():F3} | {rawResults.Average():F3} | **{detectorResults.Average():F3}** | | | |";
+string mean = $"| mean | {pcaResults.Average():F4} | {rawResults.Average():F4} | **{detectorResults.Average():F4}** | | | |";
 table.AppendLine(mean);
 Console.WriteLine(mean);
 int beaten = detectorResults.Zip(pcaResults).Count(p => p.First > p.Second);
@@ -76,7 +77,9 @@ static double Auroc(float[] scores, bool[] isAnomaly) => AnomalyEvaluator.Evalua
 
 /// <summary>Command-line settings of the benchmark.</summary>
 internal sealed record BenchArguments(int[] Classes, int Epochs, int TrainK, int EvalK, AnomalyScoreKind Score, DecoderKind Decoder,
-    int Threads, EngineKind Engine, bool Raw, string? DataFolder, string? OutputFile, int Neighbours = 5, int Seed = 1)
+    int Threads, EngineKind Engine, bool Raw, string? DataFolder, string? OutputFile, int Neighbours = 5, int Seed = 1,
+    PriorKind Prior = PriorKind.Standard, int PseudoInputs = 500, float DecoderVariance = 1f,
+    WeightInitialization Initialization = WeightInitialization.Glorot, int Ensemble = 1)
 {
     public static BenchArguments Parse(string[] args)
     {
@@ -99,6 +102,11 @@ internal sealed record BenchArguments(int[] Classes, int Epochs, int TrainK, int
                 "--out" => result with { OutputFile = Value() },
                 "--neighbours" => result with { Neighbours = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--seed" => result with { Seed = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--decoder-variance" => result with { DecoderVariance = float.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--ensemble" => result with { Ensemble = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--init" => result with { Initialization = Enum.Parse<WeightInitialization>(Value(), ignoreCase: true) },
+                "--prior" => result with { Prior = Enum.Parse<PriorKind>(Value(), ignoreCase: true) },
+                "--pseudo-inputs" => result with { PseudoInputs = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 _ => throw new ArgumentException($"Unknown option {args[i]}; see the comment at the top of Program.cs."),
             };
         }
@@ -108,14 +116,19 @@ internal sealed record BenchArguments(int[] Classes, int Epochs, int TrainK, int
     /// <summary>The 784-200-200-50 tanh model; the Gaussian decoder learns one variance per pixel, starting at e^-2.</summary>
     public VaeAnomalyDetectorOptions DetectorOptions() => new()
     {
-        Model = new VaeModelOptions { Decoder = Decoder, LearnDecoderVariance = Decoder == DecoderKind.Gaussian, DecoderVariance = MathF.Exp(-2) },
-        Trainer = new VaeTrainerOptions { Epochs = Epochs, SampleCount = TrainK, Threads = Threads, Seed = Seed, Engine = Engine },
+        Model = new VaeModelOptions
+        {
+            Decoder = Decoder, LearnDecoderVariance = Decoder == DecoderKind.Gaussian, DecoderVariance = DecoderVariance,
+            Prior = Prior, PseudoInputCount = PseudoInputs,
+        },
+        Trainer = new VaeTrainerOptions { Epochs = Epochs, SampleCount = TrainK, Threads = Threads, Seed = Seed, Engine = Engine, Initialization = Initialization },
         Score = Score,
         EvaluationSampleCount = EvalK,
         TargetFalsePositiveRate = 0.05,
         NeighbourCount = Neighbours,
+        EnsembleSize = Ensemble,
     };
 
     public override string ToString() =>
-        $"classes {string.Join(",", Classes)}, epochs {Epochs}, train K {TrainK}, eval K {EvalK}, score {Score}, decoder {Decoder}, threads {(Threads == 0 ? "all" : Threads)}, engine {Engine}, neighbours {Neighbours}, seed {Seed}";
+        $"classes {string.Join(",", Classes)}, epochs {Epochs}, train K {TrainK}, eval K {EvalK}, score {Score}, decoder {Decoder} (initial variance {DecoderVariance:G3}), init {Initialization}, threads {(Threads == 0 ? "all" : Threads)}, engine {Engine}, neighbours {Neighbours}, ensemble {Ensemble}, seed {Seed}, prior {Prior}{(Prior == PriorKind.Vamp ? $" ({PseudoInputs} pseudo-inputs)" : "")}";
 }

@@ -36,7 +36,7 @@ class Vae(nn.Module):
     """MLP VAE: encoder F-h..-h tanh -> (mean, log-variance); decoder D-h..-h tanh -> logits (Bernoulli) or
     means (Gaussian, identity output) with a learned log-variance per feature, floored at lv_floor."""
 
-    def __init__(self, decoder, features=784, hidden=(200, 200), latent=50, lv_floor=-9.0):
+    def __init__(self, decoder, features=784, hidden=(200, 200), latent=50, lv_floor=-9.0, lv_init=-2.0, glorot=False):
         super().__init__()
         self.decoder = decoder
         layers, n = [], features
@@ -52,8 +52,13 @@ class Vae(nn.Module):
         layers.append(nn.Linear(n, features))
         self.dec = nn.Sequential(*layers)
         if decoder == "gauss":
-            self.dec_lv = nn.Parameter(torch.full((features,), -2.0))
+            self.dec_lv = nn.Parameter(torch.full((features,), lv_init))
             self.lv_floor = lv_floor
+        if glorot:  # the C# library's default initialisation; PyTorch's own is U(+-1/sqrt(fan_in)) for weights and biases
+            for m in self.modules():
+                if isinstance(m, nn.Linear):
+                    nn.init.xavier_uniform_(m.weight)
+                    nn.init.zeros_(m.bias)
 
     def encode(self, x):
         h = self.enc(x)
@@ -185,6 +190,8 @@ def main():
     p.add_argument("--latent", type=int, default=50)
     p.add_argument("--hidden", default="200,200")
     p.add_argument("--lv-floor", type=float, default=-9.0, help="floor of the Gaussian decoder log-variance")
+    p.add_argument("--lv-init", type=float, default=-2.0, help="initial Gaussian decoder log-variance")
+    p.add_argument("--glorot", action="store_true", help="Glorot-uniform weights and zero biases instead of PyTorch's default")
     p.add_argument("--var-floors", default="0.0001,0.001,0.01",
                    help="floors added to the residual variance in the rv<floor>_err scores")
     p.add_argument("--noise", type=float, default=0.0, help="uniform dequantisation noise added to training inputs")
@@ -217,7 +224,7 @@ def main():
         for m in a.models.split(","):
             torch.manual_seed(a.seed + c)
             dec = "bern" if m == "bern" else "gauss"
-            model = Vae(dec, hidden=hidden, latent=a.latent, lv_floor=a.lv_floor)
+            model = Vae(dec, hidden=hidden, latent=a.latent, lv_floor=a.lv_floor, lv_init=a.lv_init, glorot=a.glorot)
             train(model, fit, a.epochs, a.train_k, 100, a.seed * 1000 + c,
                   perturb_rate=a.perturb_rate if m == "bg" else 0.0, noise=a.noise)
             if dec == "gauss":
