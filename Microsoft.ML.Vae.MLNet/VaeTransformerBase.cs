@@ -124,19 +124,16 @@ public abstract class VaeTransformerBase : ITransformer, IDisposable
     }
 
     /// <summary>
-    /// log p(x) one row at a time, so a row's estimate depends only on its values and <see cref="Seed"/>, not on which
-    /// rows share its batch (the core draws row i of a call from stream i): Transform and a prediction engine agree.
+    /// log p(x) of a batch with the same noise for every row (the core's shared noise), so a row's estimate depends
+    /// only on its values and <see cref="Seed"/>, not on which rows share its batch: Transform and a prediction engine
+    /// agree, and the batch still runs as whole matrices.
     /// </summary>
     private protected void LogLikelihood(ReadOnlySpan<float> features, int rows, Span<float> result) =>
         LogLikelihood(Model, features, rows, result, LogLikelihoodSampleCount, Seed);
 
     /// <inheritdoc cref="LogLikelihood(ReadOnlySpan{float}, int, Span{float})"/>
-    internal static void LogLikelihood(VaeModel model, ReadOnlySpan<float> features, int rows, Span<float> result, int sampleCount, int seed)
-    {
-        int size = model.InputSize;
-        for (int r = 0; r < rows; r++)
-            model.LogLikelihood(features.Slice(r * size, size), 1, result.Slice(r, 1), sampleCount, seed);
-    }
+    internal static void LogLikelihood(VaeModel model, ReadOnlySpan<float> features, int rows, Span<float> result, int sampleCount, int seed) =>
+        model.LogLikelihood(features, rows, result, sampleCount, seed, sharedNoise: true);
 
     /// <summary>Reads what <see cref="Save(Stream)"/> wrote up to the derived settings, checking it is a <paramref name="componentName"/>.</summary>
     private protected static SavedHeader ReadHeader(BinaryReader reader, string componentName)

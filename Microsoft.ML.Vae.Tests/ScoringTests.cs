@@ -38,6 +38,37 @@ public sealed class ScoringTests
     }
 
     [TestMethod]
+    [DataRow(7)]
+    [DataRow(5000)]
+    public void WithSharedNoiseARowsEstimateIsTheSameInAnyBatchAndAlone(int sampleCount)
+    {
+        AssertSharedNoiseIsPositionFree(Model, Data, sampleCount);
+        // The image model's shapes take the blocked GEMM paths that small layers do not.
+        var images = TestData.Clusters(24, 784, seed: 2);
+        using var imageModel = new VaeTrainer(new VaeModelOptions { Decoder = DecoderKind.Gaussian },
+            new VaeTrainerOptions { SampleCount = 1, Epochs = 1, BatchSize = 8, Threads = 2 }).Fit(images);
+        AssertSharedNoiseIsPositionFree(imageModel, images, sampleCount);
+    }
+
+    private static void AssertSharedNoiseIsPositionFree(VaeModel model, FeatureMatrix data, int sampleCount)
+    {
+        var batched = new float[data.Rows];
+        model.LogLikelihood(data.Values, data.Rows, batched, sampleCount, seed: 4, sharedNoise: true);
+        var reversed = Enumerable.Range(0, data.Rows).Reverse().SelectMany(r => data.Row(r).ToArray()).ToArray();
+        var batchedReversed = new float[data.Rows];
+        model.LogLikelihood(reversed, data.Rows, batchedReversed, sampleCount, seed: 4, sharedNoise: true);
+        for (int r = 0; r < data.Rows; r++)
+        {
+            var alone = new float[1];
+            model.LogLikelihood(data.Row(r), 1, alone, sampleCount, seed: 4, sharedNoise: true);
+            Assert.AreEqual(alone[0], batched[r], $"row {r} alone and in a batch");
+            Assert.AreEqual(batched[r], batchedReversed[data.Rows - 1 - r], $"row {r} at another position");
+        }
+        var perRowStreams = model.LogLikelihood(data, sampleCount, seed: 4);
+        Assert.AreNotEqual(perRowStreams[1], batched[1], "without shared noise row 1 draws from its own stream");
+    }
+
+    [TestMethod]
     public void EmbeddingAndReconstructionHaveTheDocumentedShapes()
     {
         var mean = new float[Data.Rows * Model.LatentSize];

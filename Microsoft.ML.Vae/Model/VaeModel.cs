@@ -100,10 +100,13 @@ public sealed class VaeModel : IDisposable
     /// <inheritdoc cref="LogLikelihood(FeatureMatrix, int, int, IProgress{int}, CancellationToken)"/>
     /// <remarks>
     /// <c>firstRowIndex</c> is the index of the first row in the caller's data: row i draws from random stream
-    /// firstRowIndex + i, so scoring a dataset in batches gives the same numbers as scoring it whole.
+    /// firstRowIndex + i, so scoring a dataset in batches gives the same numbers as scoring it whole. With
+    /// <c>sharedNoise</c> every row draws the same noise, from stream firstRowIndex (common random numbers): a row's
+    /// estimate then depends only on its values and the seed, wherever it stands in whichever batch, and the
+    /// differences between rows' estimates vary less.
     /// </remarks>
     public void LogLikelihood(ReadOnlySpan<float> x, int rows, Span<float> result, int sampleCount = 5000, int seed = 0,
-        IProgress<int>? rowsDone = null, CancellationToken cancellationToken = default, long firstRowIndex = 0)
+        IProgress<int>? rowsDone = null, CancellationToken cancellationToken = default, long firstRowIndex = 0, bool sharedNoise = false)
     {
         if (sampleCount < 1)
             throw new ArgumentOutOfRangeException(nameof(sampleCount), sampleCount, "sampleCount (K) must be at least 1.");
@@ -129,7 +132,7 @@ public sealed class VaeModel : IDisposable
             var batch = x.Slice(first * features, count * features);
             for (int r = 0; r < count; r++)
             {
-                streams[r] = new RandomSource(seed, firstRowIndex + first + r);
+                streams[r] = new RandomSource(seed, sharedNoise ? firstRowIndex : firstRowIndex + first + r);
                 max[r] = double.NegativeInfinity;
                 sum[r] = 0;
             }
