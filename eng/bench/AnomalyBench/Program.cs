@@ -5,7 +5,7 @@
 // dotnet run -c Release --project eng/bench/AnomalyBench -- [--classes 0,1,...] [--epochs 20] [--train-k 5]
 //     [--eval-k 100] [--score LatentNeighbourDistance] [--decoder Gaussian] [--threads 0] [--engine Managed|LibTorch]
 //     [--raw true (also score with -log p(x) alone)] [--neighbours 5] [--seed 1] [--prior Standard|Learnable|Vamp]
-//     [--pseudo-inputs 500] [--decoder-variance 1] [--init Glorot|FanInUniform] [--ensemble 1] [--data FOLDER] [--out FILE.md]
+//     [--pseudo-inputs 500] [--decoder-variance 0.135 (e^-2)] [--init Glorot|FanInUniform] [--ensemble 1] [--data FOLDER] [--out FILE.md]
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -78,7 +78,7 @@ static double Auroc(float[] scores, bool[] isAnomaly) => AnomalyEvaluator.Evalua
 /// <summary>Command-line settings of the benchmark.</summary>
 internal sealed record BenchArguments(int[] Classes, int Epochs, int TrainK, int EvalK, AnomalyScoreKind Score, DecoderKind Decoder,
     int Threads, EngineKind Engine, bool Raw, string? DataFolder, string? OutputFile, int Neighbours = 5, int Seed = 1,
-    PriorKind Prior = PriorKind.Standard, int PseudoInputs = 500, float DecoderVariance = 1f,
+    PriorKind Prior = PriorKind.Standard, int PseudoInputs = 500, float? DecoderVariance = null,
     WeightInitialization Initialization = WeightInitialization.Glorot, int Ensemble = 1)
 {
     public static BenchArguments Parse(string[] args)
@@ -113,12 +113,15 @@ internal sealed record BenchArguments(int[] Classes, int Epochs, int TrainK, int
         return result;
     }
 
-    /// <summary>The 784-200-200-50 tanh model; the Gaussian decoder learns one variance per pixel, starting at e^-2.</summary>
+    /// <summary>The Gaussian decoder's initial variance: e^-2 unless --decoder-variance says otherwise.</summary>
+    private float ResolvedDecoderVariance => DecoderVariance ?? MathF.Exp(-2);
+
+    /// <summary>The 784-200-200-50 tanh model; the Gaussian decoder learns one variance per pixel, starting at e^-2 by default.</summary>
     public VaeAnomalyDetectorOptions DetectorOptions() => new()
     {
         Model = new VaeModelOptions
         {
-            Decoder = Decoder, LearnDecoderVariance = Decoder == DecoderKind.Gaussian, DecoderVariance = DecoderVariance,
+            Decoder = Decoder, LearnDecoderVariance = Decoder == DecoderKind.Gaussian, DecoderVariance = ResolvedDecoderVariance,
             Prior = Prior, PseudoInputCount = PseudoInputs,
         },
         Trainer = new VaeTrainerOptions { Epochs = Epochs, SampleCount = TrainK, Threads = Threads, Seed = Seed, Engine = Engine, Initialization = Initialization },
@@ -130,5 +133,5 @@ internal sealed record BenchArguments(int[] Classes, int Epochs, int TrainK, int
     };
 
     public override string ToString() =>
-        $"classes {string.Join(",", Classes)}, epochs {Epochs}, train K {TrainK}, eval K {EvalK}, score {Score}, decoder {Decoder} (initial variance {DecoderVariance:G3}), init {Initialization}, threads {(Threads == 0 ? "all" : Threads)}, engine {Engine}, neighbours {Neighbours}, ensemble {Ensemble}, seed {Seed}, prior {Prior}{(Prior == PriorKind.Vamp ? $" ({PseudoInputs} pseudo-inputs)" : "")}";
+        $"classes {string.Join(",", Classes)}, epochs {Epochs}, train K {TrainK}, eval K {EvalK}, score {Score}, decoder {Decoder} (initial variance {ResolvedDecoderVariance:G3}), init {Initialization}, threads {(Threads == 0 ? "all" : Threads)}, engine {Engine}, neighbours {Neighbours}, ensemble {Ensemble}, seed {Seed}, prior {Prior}{(Prior == PriorKind.Vamp ? $" ({PseudoInputs} pseudo-inputs)" : "")}";
 }
