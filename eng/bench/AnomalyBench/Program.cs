@@ -4,7 +4,7 @@
 //
 // dotnet run -c Release --project eng/bench/AnomalyBench -- [--classes 0,1,...] [--epochs 20] [--train-k 5]
 //     [--eval-k 100] [--score LatentNeighbourDistance] [--decoder Gaussian] [--threads 0] [--engine Managed|LibTorch]
-//     [--raw true (also score with -log p(x) alone)] [--neighbours 5] [--seed 1] [--prior Standard|Learnable|Vamp]
+//     [--raw true (also score with -log p(x) alone)] [--neighbours 5] [--seed 1] [--prior Standard|LearnedGaussian|Vamp]
 //     [--pseudo-inputs 500] [--decoder-variance 0.135 (e^-2)] [--init Glorot|FanInUniform] [--ensemble 1] [--data FOLDER] [--out FILE.md]
 using System.Diagnostics;
 using System.Globalization;
