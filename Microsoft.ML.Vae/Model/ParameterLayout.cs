@@ -118,18 +118,10 @@ internal sealed class ParameterLayout
         var heads = _encoderLogVariance is { } logVariance ? new[] { EncoderMean, logVariance } : [EncoderMean];
         foreach (var layer in EncoderHidden.Concat(heads).Concat(DecoderHidden).Append(DecoderOutput))
         {
-            var w = parameters.AsSpan(layer.Weight.Offset, layer.Weight.Length);
-            if (initialization == WeightInitialization.Glorot)
-            {
-                float limit = MathF.Sqrt(6f / (layer.Inputs + layer.Outputs));
-                random.FillUniform(w, -limit, limit);
-            }
-            else
-            {
-                float limit = 1f / MathF.Sqrt(layer.Inputs);
-                random.FillUniform(w, -limit, limit);
-                random.FillUniform(parameters.AsSpan(layer.Bias.Offset, layer.Bias.Length), -limit, limit);
-            }
+            bool glorot = initialization == WeightInitialization.Glorot;
+            float limit = glorot ? MathF.Sqrt(6f / (layer.Inputs + layer.Outputs)) : 1f / MathF.Sqrt(layer.Inputs);
+            random.FillUniform(parameters.AsSpan(layer.Weight.Offset, layer.Weight.Length), -limit, limit);
+            if (!glorot) random.FillUniform(parameters.AsSpan(layer.Bias.Offset, layer.Bias.Length), -limit, limit);
         }
         if (DecoderLogVariance is { } lv) parameters.AsSpan(lv.Offset, lv.Length).Fill(MathF.Log(DecoderVariance));
         if (PseudoInputs is { } pseudo) random.FillUniform(parameters.AsSpan(pseudo.Offset, pseudo.Length), 0f, 1f);
