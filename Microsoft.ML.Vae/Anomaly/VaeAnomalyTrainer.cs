@@ -47,6 +47,7 @@ public sealed class VaeAnomalyTrainer
         var calibration = Gather(data, calibrationRows);
         if (scaler is not null) calibration = scaler.Apply(calibration);
         int modelCount = _options.EnsembleSize;
+        var backgroundRows = _options.Score == AnomalyScoreKind.LikelihoodRatio ? Perturb(training) : null;
         var members = new List<AnomalyScorer>();
         var calibrationScores = new List<float[]>();
         try
@@ -56,7 +57,7 @@ public sealed class VaeAnomalyTrainer
                 int member = m;
                 var rowsDone = progress is null ? null : new ForwardingProgress<int>(done =>
                     progress.Report(new AnomalyProgress(AnomalyStage.Calibrating, null, (member * calibrationCount + done) / modelCount, calibrationCount, member, modelCount)));
-                var (scorer, scores) = FitMember(training, calibration, m, progress, rowsDone, cancellationToken);
+                var (scorer, scores) = FitMember(training, backgroundRows, calibration, m, progress, rowsDone, cancellationToken);
                 members.Add(scorer);
                 calibrationScores.Add(scores);
             }
@@ -74,9 +75,9 @@ public sealed class VaeAnomalyTrainer
 
     /// <summary>
     /// Trains ensemble model <paramref name="member"/> (seed Seed + 2·member; its background model, if any, the next
-    /// seed) with what its score needs, and scores the (scaled) calibration rows with it.
+    /// seed, on <paramref name="backgroundRows"/>) with what its score needs, and scores the (scaled) calibration rows with it.
     /// </summary>
-    private (AnomalyScorer Scorer, float[] CalibrationScores) FitMember(FeatureMatrix training, FeatureMatrix calibration, int member,
+    private (AnomalyScorer Scorer, float[] CalibrationScores) FitMember(FeatureMatrix training, FeatureMatrix? backgroundRows, FeatureMatrix calibration, int member,
         IProgress<AnomalyProgress>? progress, IProgress<int>? rowsDone, CancellationToken cancellationToken)
     {
         var trainer = _options.Trainer.Clone();
@@ -85,12 +86,12 @@ public sealed class VaeAnomalyTrainer
         try
         {
             model = new VaeTrainer(_options.Model, trainer).Fit(training, StageProgress(progress, AnomalyStage.TrainingModel, member), cancellationToken);
-            if (_options.Score == AnomalyScoreKind.LikelihoodRatio)
+            if (backgroundRows is not null)
             {
                 var backgroundTrainer = trainer.Clone();
                 backgroundTrainer.Seed = unchecked(trainer.Seed + 1);
                 background = new VaeTrainer(_options.Model, backgroundTrainer)
-                    .Fit(Perturb(training), StageProgress(progress, AnomalyStage.TrainingBackground, member), cancellationToken);
+                    .Fit(backgroundRows, StageProgress(progress, AnomalyStage.TrainingBackground, member), cancellationToken);
             }
             if (_options.Score == AnomalyScoreKind.LikelihoodAndLatentDistance)
             {
