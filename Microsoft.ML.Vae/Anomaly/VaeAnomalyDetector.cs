@@ -1,4 +1,5 @@
 using Microsoft.ML.Vae.Model;
+using Microsoft.ML.Vae.Onnx;
 namespace Microsoft.ML.Vae.Anomaly;
 
 /// <summary>
@@ -160,6 +161,17 @@ public sealed class VaeAnomalyDetector : IDisposable
         try { return VaeAnomalyDetectorSerializer.Read(file); }
         catch (InvalidDataException e) { throw new InvalidDataException($"'{Path.GetFullPath(path)}': {e.Message}", e); }
     }
+
+    /// <summary>
+    /// Writes the detector as an ONNX graph (docs/onnx.md): input <c>Features</c> in the original feature units;
+    /// outputs <c>Score</c> and <c>PredictedLabel</c> (Score &gt; the <c>Threshold</c> input, whose default is
+    /// <see cref="Threshold"/>). Written atomically.
+    /// </summary>
+    public void ExportOnnx(string path, OnnxExportOptions? options = null) =>
+        AtomicFile.Write(path, "ONNX model", stream => ExportOnnx(stream, options));
+
+    /// <inheritdoc cref="ExportOnnx(string, OnnxExportOptions?)"/>
+    public void ExportOnnx(Stream stream, OnnxExportOptions? options = null) => throw new NotImplementedException();
 
     public static VaeAnomalyDetector Load(Stream stream) => VaeAnomalyDetectorSerializer.Read(stream);
 

@@ -1,6 +1,7 @@
 using Microsoft.ML.Vae.Engine;
 using Microsoft.ML.Vae.Mathematics;
 using Microsoft.ML.Vae.Model;
+using Microsoft.ML.Vae.Onnx;
 
 namespace Microsoft.ML.Vae;
 
@@ -179,6 +180,17 @@ public sealed class VaeModel : IDisposable
 
     /// <inheritdoc cref="Load(string)"/>
     public static VaeModel Load(Stream stream) => VaeModelSerializer.Read(stream);
+
+    /// <summary>
+    /// Writes the model as an ONNX graph (docs/onnx.md): input <c>Features</c> <c>[N, F]</c>; outputs <c>Embedding</c>,
+    /// <c>EmbeddingLogVariance</c>, <c>LogLikelihood</c> (IWAE at <see cref="OnnxExportOptions.LogLikelihoodSampleCount"/>
+    /// with the shared noise of <see cref="OnnxExportOptions.Seed"/>) and <c>Reconstruction</c>. Written atomically.
+    /// </summary>
+    public void ExportOnnx(string path, OnnxExportOptions? options = null) =>
+        AtomicFile.Write(path, "ONNX model", stream => ExportOnnx(stream, options));
+
+    /// <inheritdoc cref="ExportOnnx(string, OnnxExportOptions?)"/>
+    public void ExportOnnx(Stream stream, OnnxExportOptions? options = null) => throw new NotImplementedException();
 
     public void Dispose() => _backend.Dispose();
 

@@ -1,0 +1,50 @@
+namespace Microsoft.ML.Vae.Onnx;
+
+/// <summary>
+/// Settings of <see cref="VaeModel.ExportOnnx(string, OnnxExportOptions?)"/> and
+/// <see cref="Anomaly.VaeAnomalyDetector.ExportOnnx(string, OnnxExportOptions?)"/>: the K and seed of the
+/// log-likelihood estimate (its noise becomes a constant of the graph) and the names of the graph's inputs and outputs
+/// (ML.NET's ApplyOnnxModel maps columns to tensors by name).
+/// </summary>
+public sealed class OnnxExportOptions
+{
+    /// <summary>K of the importance-weighted log p(x) estimate in the graph. Default 1000.</summary>
+    public int LogLikelihoodSampleCount { get; set; } = 1000;
+
+    /// <summary>Seed of the K noise draws, as in <c>VaeModel.LogLikelihood(..., seed, sharedNoise: true)</c>. Default 0.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>
+    /// False (default): the graph takes a batch <c>[N, F]</c> and returns per-row values with a leading N axis. True: it
+    /// takes one row <c>[F]</c> and returns scalars and vectors without the N axis, the shapes ML.NET's OnnxTransformer
+    /// maps to scalar columns (<c>Score</c>, <c>PredictedLabel</c>, <c>LogLikelihood</c>) and vectors of known size.
+    /// </summary>
+    public bool SingleRow { get; set; }
+
+    /// <summary>Name of the input tensor. Default "Features".</summary>
+    public string InputName { get; set; } = "Features";
+
+    /// <summary>Posterior mean output. Default "Embedding".</summary>
+    public string EmbeddingName { get; set; } = "Embedding";
+
+    /// <summary>Posterior log-variance output. Default "EmbeddingLogVariance".</summary>
+    public string EmbeddingLogVarianceName { get; set; } = "EmbeddingLogVariance";
+
+    /// <summary>IWAE estimate of log p(x) output. Default "LogLikelihood".</summary>
+    public string LogLikelihoodName { get; set; } = "LogLikelihood";
+
+    /// <summary>Decoder output at the posterior mean. Default "Reconstruction".</summary>
+    public string ReconstructionName { get; set; } = "Reconstruction";
+
+    /// <summary>Detector exports: the anomaly score output. Default "Score".</summary>
+    public string ScoreName { get; set; } = "Score";
+
+    /// <summary>Detector exports: the verdict output (bool, Score &gt; threshold). Default "PredictedLabel".</summary>
+    public string PredictedLabelName { get; set; } = "PredictedLabel";
+
+    /// <summary>
+    /// Detector exports: the threshold, a graph input with the detector's threshold as its default (an initializer of
+    /// the same name), so a caller can feed another one. Default "Threshold".
+    /// </summary>
+    public string ThresholdName { get; set; } = "Threshold";
+}
