@@ -18,6 +18,15 @@ public class AnomalyDetectorTests
         TargetFalsePositiveRate = 0.05,
     };
 
+    [TestMethod]
+    public void DivergedTrainingIsReportedAsDivergence()
+    {
+        // All 80 training rows in one batch and one epoch: only the last update can diverge.
+        var options = SmallOptions();
+        (options.Trainer.Epochs, options.Trainer.BatchSize, options.Trainer.LearningRate) = (1, 100, 1e30f);
+        Assert.ThrowsExactly<TrainingDivergedException>(() => new VaeAnomalyTrainer(options).Fit(TestData.Clusters(100, Columns, 1)));
+    }
+
     /// <summary>Rows with no cluster structure: each feature uniform in [0, 1].</summary>
     private static FeatureMatrix Uniform(int rows, int seed)
     {

@@ -121,6 +121,18 @@ public sealed class TrainerTests
     }
 
     [TestMethod]
+    public void DivergenceInTheLastUpdateThrowsToo()
+    {
+        // One batch, one epoch: the only bound checked in the loop is the one before the (diverging) update.
+        var data = TestData.Clusters(32, 10, seed: 6);
+        var modelOptions = TestData.SmallOptions(DecoderKind.Gaussian, Activation.Relu, learnVariance: true);
+        var options = Fast();
+        (options.Epochs, options.BatchSize, options.LearningRate) = (1, 32, 1e30f);
+        var e = Assert.ThrowsExactly<TrainingDivergedException>(() => new VaeTrainer(modelOptions, options).Fit(data));
+        StringAssert.Contains(e.Message, "last update");
+    }
+
+    [TestMethod]
     public void GradientsStayFiniteWithLargeNegativeLogWeights()
     {
         // 784 Bernoulli features give log weights near −500: the importance weights must be normalised in log space.
