@@ -16,6 +16,8 @@ public sealed class VaeTrainer
     private const long InitializationStream = 1, ShuffleStream = 2, BinarizationStream = 3, NoiseStream = 4, SplitStream = 5, ValidationNoiseStream = 6,
         PseudoInputStream = 7;
 
+    private const int ValidationChunk = 100;
+
     private readonly VaeModelOptions _modelOptions;
     private readonly VaeTrainerOptions _options;
 
@@ -47,10 +49,12 @@ public sealed class VaeTrainer
         int threads = _options.ResolvedThreads;
         var layout = new ParameterLayout(_modelOptions, features);
         int latent = layout.LatentSize;
+        int validationCount = (int)(data.Rows * _options.ValidationFraction);
+        int batchSize = Math.Min(_options.BatchSize, data.Rows - validationCount);
+        TrainingMemory.Check(layout, Math.Max(batchSize, Math.Min(ValidationChunk, validationCount)), k, TrainingMemory.AvailableBytes);
         using var backend = BackendFactory.Create(layout, _options.Engine, threads, _options.Device, _options.FallbackToCpu);
 
         var rows = Enumerable.Range(0, data.Rows).ToArray();
-        int validationCount = (int)(data.Rows * _options.ValidationFraction);
         if (validationCount > 0) new RandomSource(_options.Seed, SplitStream).Shuffle(rows);
         var validationRows = rows[^validationCount..];
         var trainingRows = rows[..^validationCount];
@@ -64,7 +68,6 @@ public sealed class VaeTrainer
         var shuffle = new RandomSource(_options.Seed, ShuffleStream);
         var binarization = new RandomSource(_options.Seed, BinarizationStream);
         var noiseSource = new RandomSource(_options.Seed, NoiseStream);
-        int batchSize = Math.Min(_options.BatchSize, trainingRows.Length);
         int batches = (trainingRows.Length + batchSize - 1) / batchSize;
         var batch = new float[batchSize * features];
         var noise = new float[batchSize * k * latent];
@@ -168,7 +171,7 @@ public sealed class VaeTrainer
     /// <summary>Mean L_K over the validation rows, with noise fixed across epochs so epochs compare fairly.</summary>
     private double ValidationBound(IVaeBackend backend, float[] values, int features, int[] validationRows, int k, int latent)
     {
-        const int chunk = 100;
+        const int chunk = ValidationChunk;
         var noiseSource = new RandomSource(_options.Seed, ValidationNoiseStream);
         var batch = new float[chunk * features];
         var noise = new float[chunk * k * latent];
