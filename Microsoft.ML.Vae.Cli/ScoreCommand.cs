@@ -3,6 +3,7 @@ using System.CommandLine.Invocation;
 using System.Globalization;
 using System.Text;
 using Microsoft.ML.Vae.Data;
+using Microsoft.ML.Vae.Model;
 using Spectre.Console;
 
 namespace Microsoft.ML.Vae.Cli;
@@ -16,26 +17,32 @@ internal static class ScoreCommand
         var input = new Option<string>("--input", "Rows to score: an IDX image file (.gz or plain) or a CSV of numbers without a header.") { IsRequired = true };
         var evalK = new Option<int>("--eval-k", () => 5000, "Importance samples per row.");
         var seed = new Option<int>("--seed", () => 0, "Seed of the importance samples.");
+        var sharedNoise = new Option<bool>("--shared-noise",
+            "Every row uses the same K noise draws, so a row's score does not depend on the other rows; equals `vae export` at the same --eval-k and --seed.");
         var output = new Option<string>("--out", "CSV to write: row, log_likelihood, z0..z{latent-1}.") { IsRequired = true };
-        var command = new Command("score", "Scores rows with a saved model: IWAE log-likelihood and posterior-mean embedding per row.") { model, input, evalK, seed, output };
+        var command = new Command("score", "Scores rows with a saved model: IWAE log-likelihood and posterior-mean embedding per row.") { model, input, evalK, seed, sharedNoise, output };
         command.SetHandler((InvocationContext context) =>
         {
             T Get<T>(Option<T> option) => context.ParseResult.GetValueForOption(option)!;
-            try { context.ExitCode = Run(Get(model), Get(input), Get(evalK), Get(seed), Get(output)); }
-            catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or FormatException)
-            {
-                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
-                context.ExitCode = 2;
-            }
+            CommandErrors.Run(context, OptionNames, () => Run(Get(model), Get(input), Get(evalK), Get(seed), Get(sharedNoise), Get(output)));
         });
         return command;
     }
 
-    private static int Run(string modelPath, string inputPath, int evalK, int seed, string outputPath)
+    private static readonly Dictionary<string, string> OptionNames = new() { ["sampleCount"] = "--eval-k" };
+
+    private static int Run(string modelPath, string inputPath, int evalK, int seed, bool sharedNoise, string outputPath)
     {
-        var model = VaeModel.Load(modelPath);
+        if (evalK < 1) throw new ArgumentException($"--eval-k must be at least 1 (got {evalK}).");
+        CommandPaths.CheckInput(modelPath, "--model");
+        CommandPaths.CheckInput(inputPath, "--input");
+        CommandPaths.CheckOutput(outputPath, "--out");
+        CommandPaths.CheckDistinct(outputPath, "--out", modelPath, "--model");
+        CommandPaths.CheckDistinct(outputPath, "--out", inputPath, "--input");
+        using var model = VaeModel.Load(modelPath);
         var rows = inputPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? ReadCsv(inputPath) : IdxReader.ReadImages(inputPath);
-        var logLikelihood = model.LogLikelihood(rows, evalK, seed);
+        var logLikelihood = new float[rows.Rows];
+        model.LogLikelihood(rows.Values, rows.Rows, logLikelihood, evalK, seed, sharedNoise: sharedNoise);
         var embedding = model.Embed(rows);
         var text = new StringBuilder();
         text.Append("row,log_likelihood");
@@ -47,8 +54,9 @@ internal static class ScoreCommand
             foreach (float z in embedding.Row(r)) text.Append(',').Append(z.ToString("R", CultureInfo.InvariantCulture));
             text.AppendLine();
         }
-        File.WriteAllText(outputPath, text.ToString());
-        AnsiConsole.MarkupLineInterpolated($"Scored {rows.Rows} rows (K={evalK}) into {outputPath}.");
+        var bytes = Encoding.UTF8.GetBytes(text.ToString());
+        AtomicFile.Write(outputPath, "scores", file => file.Write(bytes));
+        AnsiConsole.MarkupLineInterpolated($"Scored {rows.Rows} rows (K={evalK}{(sharedNoise ? ", shared noise" : "")}) into {outputPath}.");
         return 0;
     }
 

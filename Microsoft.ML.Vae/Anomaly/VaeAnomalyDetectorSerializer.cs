@@ -16,6 +16,11 @@ internal static class VaeAnomalyDetectorSerializer
     public const int FormatVersion = 2;
     private const int HashLength = 32;
 
+    /// <summary>Whether <paramref name="header"/> (a file's first bytes) starts as a detector file does.</summary>
+    public static bool HasHeader(ReadOnlySpan<byte> header) => header.StartsWith(Magic);
+
+    public static int HeaderLength => Magic.Length;
+
     public static void Write(VaeAnomalyDetector detector, Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
