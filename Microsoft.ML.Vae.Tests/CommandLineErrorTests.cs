@@ -66,11 +66,32 @@ public sealed class CommandLineErrorTests
     }
 
     [TestMethod]
-    public void ScoreNamesTheLineOfABadCsvCell()
+    public void ScoreReadsCsvAndNumbersRowsByLineFromOneInOutputAndErrors()
     {
-        string csv = InFolder("bad.csv");
-        File.WriteAllText(csv, string.Join(",", Enumerable.Repeat("0.5", 784)) + "\n" + string.Join(",", Enumerable.Repeat("x", 784)) + "\n");
-        AssertUserError(VaeProcess.Run("score", "--model", _model, "--input", csv, "--out", InFolder("s.csv")), "line 2, column 1");
+        var images = IdxReader.ReadImages(_images, maxCount: 2);
+        string Line(int r) => string.Join(",", images.Row(r).ToArray().Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+        string csv = InFolder("rows.csv"), scores = InFolder("csv-scores.csv");
+        File.WriteAllText(csv, Line(0) + "\n\n" + Line(1) + "\n"); // a blank line 2
+        var result = VaeProcess.Run("score", "--model", _model, "--input", csv, "--eval-k", "20", "--out", scores);
+        Assert.AreEqual(0, result.ExitCode, result.Output);
+        using var model = VaeModel.Load(_model);
+        var expected = model.LogLikelihood(images, 20, seed: 0);
+        var lines = File.ReadAllLines(scores);
+        Assert.AreEqual(3, lines.Length);
+        for (int r = 0; r < 2; r++)
+        {
+            var cells = lines[r + 1].Split(',');
+            Assert.AreEqual(r == 0 ? "1" : "3", cells[0], "the row column is the input's line number");
+            Assert.AreEqual(expected[r], float.Parse(cells[1], CultureInfo.InvariantCulture), $"line {cells[0]}");
+        }
+
+        string bad = InFolder("bad.csv");
+        File.WriteAllText(bad, Line(0) + "\n" + string.Join(",", Enumerable.Repeat("x", 784)) + "\n");
+        AssertUserError(VaeProcess.Run("score", "--model", _model, "--input", bad, "--out", InFolder("s.csv")), "line 2, column 1");
+        File.WriteAllText(bad, Line(0) + "\n\n0,1.5," + string.Join(",", Enumerable.Repeat("0", 782)) + "\n");
+        AssertUserError(VaeProcess.Run("score", "--model", _model, "--input", bad, "--out", InFolder("s.csv")), "line 3, column 2 is 1.5, outside [0, 1]");
+        File.WriteAllText(bad, Line(0) + "\n0.5,0.5\n");
+        AssertUserError(VaeProcess.Run("score", "--model", _model, "--input", bad, "--out", InFolder("s.csv")), "line 2 has 2 values but the model takes 784");
     }
 
     [TestMethod]
