@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Compression;
+using Microsoft.ML.Vae.Anomaly;
 using Microsoft.ML.Vae.Data;
 
 namespace Microsoft.ML.Vae.Tests;
@@ -185,6 +186,28 @@ public sealed class CommandLineErrorTests
         for (int r = 0; r < rows.Rows; r++)
             Assert.AreEqual(expected[r], float.Parse(lines[r + 1].Split(',')[1], CultureInfo.InvariantCulture), $"row {r}");
         Assert.IsTrue(Enumerable.Range(0, rows.Rows).Any(r => expected[r] != independent[r]), "--shared-noise changed nothing");
+    }
+
+    [TestMethod]
+    public void ExportTellsADetectorFileByItsHeaderAndWritesItsScores()
+    {
+        string detectorPath = InFolder("d.vaead"), onnx = InFolder("d.onnx");
+        var rows = IdxReader.ReadImages(_images, maxCount: 60);
+        using (var trained = new VaeAnomalyTrainer(new VaeAnomalyDetectorOptions
+        {
+            Model = new VaeModelOptions { HiddenSizes = [8], LatentSize = 2 },
+            Trainer = new VaeTrainerOptions { Epochs = 1, SampleCount = 1, Threads = 1 },
+            EvaluationSampleCount = 10, CalibrationFraction = 0.2,
+        }).Fit(rows))
+            trained.Save(detectorPath);
+        var result = VaeProcess.Run("export", "--model", detectorPath, "--out", onnx);
+        Assert.AreEqual(0, result.ExitCode, result.Output);
+        StringAssert.Contains(result.Stdout, "anomaly detector");
+        using var detector = VaeAnomalyDetector.Load(detectorPath);
+        var expected = detector.Score(rows);
+        using var session = new OnnxRuntimeSession(File.ReadAllBytes(onnx));
+        var graph = session.Run(rows.Values, rows.Rows, rows.Columns)["Score"];
+        for (int r = 0; r < rows.Rows; r++) Assert.AreEqual(expected[r], graph[r], 1e-4 * Math.Abs(expected[r]), $"row {r}");
     }
 
     [TestMethod]
