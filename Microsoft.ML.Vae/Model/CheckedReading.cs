@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Microsoft.ML.Vae.Model;
 
 /// <summary>
@@ -14,23 +16,17 @@ internal static class CheckedReading
             throw new InvalidDataException($"The file announces {count} {what} but holds only {left} more bytes.");
     }
 
-    public static float[] ReadFiniteSingles(this BinaryReader reader, int count, string what)
-    {
-        reader.RequireBytes(count, sizeof(float), what);
-        var values = new float[count];
-        for (int i = 0; i < count; i++)
-            if (!float.IsFinite(values[i] = reader.ReadSingle()))
-                throw new InvalidDataException($"The file's {what} hold {values[i]} at index {i}; only finite values are valid (the file was altered or saved from a diverged model).");
-        return values;
-    }
+    public static float[] ReadFiniteSingles(this BinaryReader reader, int count, string what) => reader.ReadFinite(count, sizeof(float), r => r.ReadSingle(), what);
 
-    public static double[] ReadFiniteDoubles(this BinaryReader reader, int count, string what)
+    public static double[] ReadFiniteDoubles(this BinaryReader reader, int count, string what) => reader.ReadFinite(count, sizeof(double), r => r.ReadDouble(), what);
+
+    private static T[] ReadFinite<T>(this BinaryReader reader, int count, int itemBytes, Func<BinaryReader, T> read, string what) where T : IFloatingPointIeee754<T>
     {
-        reader.RequireBytes(count, sizeof(double), what);
-        var values = new double[count];
+        reader.RequireBytes(count, itemBytes, what);
+        var values = new T[count];
         for (int i = 0; i < count; i++)
-            if (!double.IsFinite(values[i] = reader.ReadDouble()))
-                throw new InvalidDataException($"The file's {what} hold {values[i]} at index {i}; only finite values are valid (the file was altered).");
+            if (!T.IsFinite(values[i] = read(reader)))
+                throw new InvalidDataException($"The file's {what} hold {values[i]} at index {i}; only finite values are valid (the file was altered or saved from a diverged model).");
         return values;
     }
 }
