@@ -9,7 +9,7 @@ namespace Microsoft.ML.Vae.MLNet;
 /// Anomaly detection with an IWAE, on the core's <see cref="VaeAnomalyTrainer"/>: feature scaling, every
 /// <see cref="AnomalyScoreKind"/>, ensembles and a threshold calibrated on held-out training rows. Adds "Score"
 /// (float, higher = more anomalous, as with ML.NET's anomaly trainers) and "PredictedLabel" (bool, Score above the
-/// threshold); <c>mlContext.AnomalyDetection.Evaluate</c> reads both. Made by <c>mlContext.AnomalyDetection.Trainers.Iwae</c>.
+/// threshold); <c>context.AnomalyDetection.Evaluate</c> reads both. Made by <c>context.AnomalyDetection.Trainers.Iwae</c>.
 /// </summary>
 public sealed class IwaeAnomalyDetectionTrainer : IEstimator<IwaeAnomalyDetectionTransformer>
 {
@@ -55,16 +55,16 @@ public sealed class IwaeAnomalyDetectionTrainer : IEstimator<IwaeAnomalyDetectio
     /// <summary>The added predicted-label column (ML.NET's name for it).</summary>
     public const string PredictedLabelColumnName = "PredictedLabel";
 
-    private readonly MLContext _mlContext;
+    private readonly ComponentContext _context;
     private readonly IHost _host;
     private readonly Options _options;
 
-    internal IwaeAnomalyDetectionTrainer(MLContext mlContext, Options options)
+    internal IwaeAnomalyDetectionTrainer(ComponentContext context, Options options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        _mlContext = mlContext;
-        _host = ((IHostEnvironment)mlContext).Register(nameof(IwaeAnomalyDetectionTrainer));
+        _context = context;
+        _host = context.Environment.Register(nameof(IwaeAnomalyDetectionTrainer));
         _options = options;
     }
 
@@ -79,7 +79,7 @@ public sealed class IwaeAnomalyDetectionTrainer : IEstimator<IwaeAnomalyDetectio
         VaeAnomalyDetector detector;
         using (var log = new TrainingLog(_host))
         {
-            VaeTraining.SelectDevice(_mlContext, log.Channel, detectorOptions.Trainer);
+            VaeTraining.SelectDevice(_context, log.Channel, detectorOptions.Trainer);
             log.Channel.Info(MessageSensitivity.None,
                 $"Training an IWAE anomaly detector on {data.Rows} rows of {data.Columns} features: score {detectorOptions.Score}, " +
                 $"scaling {detectorOptions.FeatureScaling}, {detectorOptions.EnsembleSize} model(s), latent {detectorOptions.Model.LatentSize}, " +
@@ -95,7 +95,7 @@ public sealed class IwaeAnomalyDetectionTrainer : IEstimator<IwaeAnomalyDetectio
         }
         try
         {
-            return new IwaeAnomalyDetectionTransformer(_mlContext, detector, _options.FeatureColumnName);
+            return new IwaeAnomalyDetectionTransformer(_context, detector, _options.FeatureColumnName);
         }
         catch
         {
@@ -104,13 +104,13 @@ public sealed class IwaeAnomalyDetectionTrainer : IEstimator<IwaeAnomalyDetectio
         }
     }
 
-    /// <summary>The input shape plus Score (float) and PredictedLabel (bool).</summary>
+    /// <summary>The input shape plus Score and PredictedLabel (vectors of one float and one bool, see docs/mlnet.md).</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         FeatureColumn.Check(inputSchema, _options.FeatureColumnName);
         var columns = inputSchema.ToDictionary(c => c.Name);
-        columns[ScoreColumnName] = MLNetInternals.CreateShapeColumn(ScoreColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single);
-        columns[PredictedLabelColumnName] = MLNetInternals.CreateShapeColumn(PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, BooleanDataViewType.Instance);
+        columns[ScoreColumnName] = MLNetInternals.CreateShapeColumn(ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
+        columns[PredictedLabelColumnName] = MLNetInternals.CreateShapeColumn(PredictedLabelColumnName, SchemaShape.Column.VectorKind.Vector, BooleanDataViewType.Instance);
         return new SchemaShape(columns.Values);
     }
 }

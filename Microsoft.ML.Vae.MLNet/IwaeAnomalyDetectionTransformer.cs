@@ -9,16 +9,16 @@ namespace Microsoft.ML.Vae.MLNet;
 /// Applies a trained <see cref="VaeAnomalyDetector"/>: adds Score (the detector's score, higher = more anomalous) and
 /// PredictedLabel (Score &gt; <see cref="Threshold"/>). A row that cannot be scored (NaN, infinity) gets a NaN Score
 /// and PredictedLabel false. Scores through ML.NET's OnnxTransformer over the detector's ONNX export; save the
-/// pipeline with <c>mlContext.Model.Save</c>.
+/// pipeline with <c>context.Model.Save</c>.
 /// </summary>
 public sealed class IwaeAnomalyDetectionTransformer : VaeTransformerBase
 {
-    private readonly MLContext _mlContext;
+    private readonly ComponentContext _context;
 
-    internal IwaeAnomalyDetectionTransformer(MLContext mlContext, VaeAnomalyDetector detector, string featureColumnName)
-        : base(CreateScorer(mlContext, detector, featureColumnName), featureColumnName, detector.InputSize)
+    internal IwaeAnomalyDetectionTransformer(ComponentContext context, VaeAnomalyDetector detector, string featureColumnName)
+        : base(CreateScorer(context, detector, featureColumnName), featureColumnName, detector.InputSize)
     {
-        _mlContext = mlContext;
+        _context = context;
         Detector = detector;
     }
 
@@ -41,7 +41,7 @@ public sealed class IwaeAnomalyDetectionTransformer : VaeTransformerBase
         try
         {
             copy.Threshold = threshold;
-            return new IwaeAnomalyDetectionTransformer(_mlContext, copy, InputColumnName);
+            return new IwaeAnomalyDetectionTransformer(_context, copy, InputColumnName);
         }
         catch
         {
@@ -61,7 +61,7 @@ public sealed class IwaeAnomalyDetectionTransformer : VaeTransformerBase
         return VaeAnomalyDetector.Load(buffer);
     }
 
-    private static ITransformer CreateScorer(MLContext mlContext, VaeAnomalyDetector detector, string featureColumnName)
+    private static ITransformer CreateScorer(ComponentContext context, VaeAnomalyDetector detector, string featureColumnName)
     {
         var names = new OnnxColumnNames(featureColumnName);
         var options = new OnnxExportOptions
@@ -78,7 +78,7 @@ public sealed class IwaeAnomalyDetectionTransformer : VaeTransformerBase
             LogLikelihoodName = OnnxColumnNames.Unused("LogLikelihood"),
             ReconstructionName = OnnxColumnNames.Unused("Reconstruction"),
         };
-        return OnnxScorer.Create(mlContext, names, new VectorDataViewType(NumberDataViewType.Single, detector.InputSize),
+        return OnnxScorer.Create(context, names, new VectorDataViewType(NumberDataViewType.Single, detector.InputSize),
             stream => detector.ExportOnnx(stream, options));
     }
 }

@@ -20,7 +20,7 @@ public static class VaeCatalog
     /// <param name="logLikelihoodColumnName">Name of the log-likelihood column. Default "LogLikelihood".</param>
     public static VaeEmbeddingEstimator VaeEmbed(this TransformsCatalog catalog, string outputColumnName, string? inputColumnName = null,
         int latentSize = 50, int epochs = 20, int sampleCount = 5, string logLikelihoodColumnName = VaeEmbeddingEstimator.DefaultLogLikelihoodColumnName)
-        => new(MLNetInternals.GetContext(catalog), outputColumnName, inputColumnName, new VaeEmbeddingEstimator.Options
+        => new(new ComponentContext(catalog), outputColumnName, inputColumnName, new VaeEmbeddingEstimator.Options
         {
             Model = { LatentSize = latentSize },
             Trainer = { Epochs = epochs, SampleCount = sampleCount },
@@ -37,7 +37,7 @@ public static class VaeCatalog
     /// <param name="options">Network, training and scoring settings.</param>
     public static VaeEmbeddingEstimator VaeEmbed(this TransformsCatalog catalog, string outputColumnName, string? inputColumnName,
         VaeEmbeddingEstimator.Options options)
-        => new(MLNetInternals.GetContext(catalog), outputColumnName, inputColumnName, options);
+        => new(new ComponentContext(catalog), outputColumnName, inputColumnName, options);
 
     /// <summary>
     /// Anomaly detection with an IWAE: Score = -log p(x) of the standardised features (higher = more anomalous) and
@@ -53,7 +53,7 @@ public static class VaeCatalog
     public static IwaeAnomalyDetectionTrainer Iwae(this AnomalyDetectionCatalog.AnomalyDetectionTrainers catalog,
         string featureColumnName = IwaeAnomalyDetectionTrainer.DefaultFeatureColumnName, int latentSize = 50, int epochs = 20, int sampleCount = 5,
         double falsePositiveRate = 0.05)
-        => new(MLNetInternals.GetContext(catalog), new IwaeAnomalyDetectionTrainer.Options
+        => new(new ComponentContext(catalog), new IwaeAnomalyDetectionTrainer.Options
         {
             FeatureColumnName = featureColumnName,
             Detector =
@@ -68,5 +68,5 @@ public static class VaeCatalog
     /// <param name="catalog">The anomaly detection trainers catalog.</param>
     /// <param name="options">The feature column and the detector's settings (score kind, scaling, ensemble, calibration).</param>
     public static IwaeAnomalyDetectionTrainer Iwae(this AnomalyDetectionCatalog.AnomalyDetectionTrainers catalog, IwaeAnomalyDetectionTrainer.Options options)
-        => new(MLNetInternals.GetContext(catalog), options);
+        => new(new ComponentContext(catalog), options);
 }

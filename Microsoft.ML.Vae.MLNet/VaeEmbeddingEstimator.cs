@@ -7,7 +7,7 @@ namespace Microsoft.ML.Vae.MLNet;
 /// <summary>
 /// Trains a VAE/IWAE on a vector-of-float column and adds, per row, the posterior mean (the embedding, a vector of
 /// latent-size floats) and an importance-weighted estimate of log p(x) (a float). Made by
-/// <c>mlContext.Transforms.VaeEmbed</c>.
+/// <c>context.Transforms.VaeEmbed</c>.
 /// </summary>
 public sealed class VaeEmbeddingEstimator : IEstimator<VaeEmbeddingTransformer>
 {
@@ -48,21 +48,21 @@ public sealed class VaeEmbeddingEstimator : IEstimator<VaeEmbeddingTransformer>
     /// <summary>Default name of the log-likelihood column.</summary>
     public const string DefaultLogLikelihoodColumnName = "LogLikelihood";
 
-    private readonly MLContext _mlContext;
+    private readonly ComponentContext _context;
     private readonly IHost _host;
     private readonly string _outputColumnName;
     private readonly string _inputColumnName;
     private readonly Options _options;
 
-    internal VaeEmbeddingEstimator(MLContext mlContext, string outputColumnName, string? inputColumnName, Options options)
+    internal VaeEmbeddingEstimator(ComponentContext context, string outputColumnName, string? inputColumnName, Options options)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         if (options.LogLikelihoodColumnName == outputColumnName)
             throw new ArgumentException($"The embedding and log-likelihood columns are both named '{outputColumnName}': give them different names.", nameof(options));
-        _mlContext = mlContext;
-        _host = ((IHostEnvironment)mlContext).Register(nameof(VaeEmbeddingEstimator));
+        _context = context;
+        _host = context.Environment.Register(nameof(VaeEmbeddingEstimator));
         _outputColumnName = outputColumnName;
         _inputColumnName = inputColumnName ?? outputColumnName;
         _options = options;
@@ -80,7 +80,7 @@ public sealed class VaeEmbeddingEstimator : IEstimator<VaeEmbeddingTransformer>
         VaeModel model;
         using (var log = new TrainingLog(_host))
         {
-            VaeTraining.SelectDevice(_mlContext, log.Channel, trainer);
+            VaeTraining.SelectDevice(_context, log.Channel, trainer);
             log.Channel.Info(MessageSensitivity.None,
                 $"Training a VAE on {data.Rows} rows of {data.Columns} features: latent {_options.Model.LatentSize}, K = {trainer.SampleCount}, " +
                 $"{trainer.Epochs} epochs, seed {seed}, engine {trainer.Engine}.");
@@ -89,7 +89,7 @@ public sealed class VaeEmbeddingEstimator : IEstimator<VaeEmbeddingTransformer>
         }
         try
         {
-            return new VaeEmbeddingTransformer(_mlContext, model, _inputColumnName, _outputColumnName, _options.LogLikelihoodColumnName,
+            return new VaeEmbeddingTransformer(_context, model, _inputColumnName, _outputColumnName, _options.LogLikelihoodColumnName,
                 seed, _options.LogLikelihoodSampleCount);
         }
         catch
@@ -99,13 +99,13 @@ public sealed class VaeEmbeddingEstimator : IEstimator<VaeEmbeddingTransformer>
         }
     }
 
-    /// <summary>The input shape plus the embedding (vector of float) and log-likelihood (float) columns.</summary>
+    /// <summary>The input shape plus the embedding (vector of float) and log-likelihood (vector of one float, see docs/mlnet.md) columns.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         FeatureColumn.Check(inputSchema, _inputColumnName);
         var columns = inputSchema.ToDictionary(c => c.Name);
         columns[_outputColumnName] = MLNetInternals.CreateShapeColumn(_outputColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
-        columns[_options.LogLikelihoodColumnName] = MLNetInternals.CreateShapeColumn(_options.LogLikelihoodColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single);
+        columns[_options.LogLikelihoodColumnName] = MLNetInternals.CreateShapeColumn(_options.LogLikelihoodColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
         return new SchemaShape(columns.Values);
     }
 }

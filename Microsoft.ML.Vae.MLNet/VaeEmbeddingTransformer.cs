@@ -8,13 +8,13 @@ namespace Microsoft.ML.Vae.MLNet;
 /// Applies a trained VAE: adds the embedding column (posterior mean, <see cref="VaeModel.LatentSize"/> floats) and the
 /// log-likelihood column (IWAE estimate of log p(x) in nats with <see cref="LogLikelihoodSampleCount"/> samples, the
 /// same noise for every row, so a row's value depends only on the row). Scores through ML.NET's OnnxTransformer over
-/// <see cref="Model"/>'s ONNX export; save the pipeline with <c>mlContext.Model.Save</c>.
+/// <see cref="Model"/>'s ONNX export; save the pipeline with <c>context.Model.Save</c>.
 /// </summary>
 public sealed class VaeEmbeddingTransformer : VaeTransformerBase
 {
-    internal VaeEmbeddingTransformer(MLContext mlContext, VaeModel model, string inputColumnName, string embeddingColumnName,
+    internal VaeEmbeddingTransformer(ComponentContext context, VaeModel model, string inputColumnName, string embeddingColumnName,
         string logLikelihoodColumnName, int seed, int logLikelihoodSampleCount)
-        : base(CreateScorer(mlContext, model, inputColumnName, embeddingColumnName, logLikelihoodColumnName, seed, logLikelihoodSampleCount),
+        : base(CreateScorer(context, model, inputColumnName, embeddingColumnName, logLikelihoodColumnName, seed, logLikelihoodSampleCount),
             inputColumnName, model.InputSize)
     {
         Model = model;
@@ -41,7 +41,7 @@ public sealed class VaeEmbeddingTransformer : VaeTransformerBase
 
     private protected override void DisposeTrained() => Model.Dispose();
 
-    private static ITransformer CreateScorer(MLContext mlContext, VaeModel model, string inputColumnName, string embeddingColumnName,
+    private static ITransformer CreateScorer(ComponentContext context, VaeModel model, string inputColumnName, string embeddingColumnName,
         string logLikelihoodColumnName, int seed, int logLikelihoodSampleCount)
     {
         var names = new OnnxColumnNames(inputColumnName);
@@ -56,7 +56,7 @@ public sealed class VaeEmbeddingTransformer : VaeTransformerBase
             EmbeddingLogVarianceName = OnnxColumnNames.Unused("EmbeddingLogVariance"),
             ReconstructionName = OnnxColumnNames.Unused("Reconstruction"),
         };
-        return OnnxScorer.Create(mlContext, names, new VectorDataViewType(NumberDataViewType.Single, model.InputSize),
+        return OnnxScorer.Create(context, names, new VectorDataViewType(NumberDataViewType.Single, model.InputSize),
             stream => model.ExportOnnx(stream, options));
     }
 }

@@ -9,28 +9,28 @@ namespace Microsoft.ML.Vae.MLNet.Infrastructure;
 /// </summary>
 internal static class OnnxScorer
 {
-    public static ITransformer Create(MLContext mlContext, OnnxColumnNames names, VectorDataViewType inputType, Action<Stream> export)
+    public static ITransformer Create(ComponentContext context, OnnxColumnNames names, VectorDataViewType inputType, Action<Stream> export)
     {
-        using var bytes = new MemoryStream();
-        export(bytes);
-        bytes.Position = 0;
-        IEstimator<ITransformer> scoring = mlContext.Transforms.ApplyOnnxModel(names.Outputs.Select(o => o.Tensor).ToArray(), [names.Input], bytes,
-            mlContext.GpuDeviceId, mlContext.FallbackToCpu);
+        using var exported = new MemoryStream();
+        export(exported);
+        using var bytes = new MemoryStream(OnnxScalarOutputs.AsVectors(exported.ToArray()));
+        IEstimator<ITransformer> scoring = context.ScoringTransforms.ApplyOnnxModel(names.Outputs.Select(o => o.Tensor).ToArray(), [names.Input], bytes,
+            gpuDeviceId: null, fallbackToCpu: true);
         var renamed = names.Outputs.Where(o => o.Tensor != o.Column).ToArray();
         foreach (var (column, tensor) in renamed)
-            scoring = scoring.Append(mlContext.Transforms.CopyColumns(column, tensor));
+            scoring = scoring.Append(context.Transforms.CopyColumns(column, tensor));
         if (renamed.Length > 0)
-            scoring = scoring.Append(mlContext.Transforms.DropColumns(renamed.Select(o => o.Tensor).ToArray()));
+            scoring = scoring.Append(context.Transforms.DropColumns(renamed.Select(o => o.Tensor).ToArray()));
         // ApplyOnnxModel's estimator builds its transformer at once; Fit only checks the input schema, so no rows are needed.
-        return scoring.Fit(EmptyInput(mlContext, names.Input, inputType));
+        return scoring.Fit(EmptyInput(context, names.Input, inputType));
     }
 
-    private static IDataView EmptyInput(MLContext mlContext, string name, VectorDataViewType type)
+    private static IDataView EmptyInput(ComponentContext context, string name, VectorDataViewType type)
     {
         var definition = SchemaDefinition.Create(typeof(FeatureVector));
         definition[0].ColumnName = name;
         definition[0].ColumnType = type;
-        return mlContext.Data.LoadFromEnumerable(Array.Empty<FeatureVector>(), definition);
+        return context.Data.LoadFromEnumerable(Array.Empty<FeatureVector>(), definition);
     }
 
     private sealed class FeatureVector

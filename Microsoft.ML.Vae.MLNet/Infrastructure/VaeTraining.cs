@@ -17,11 +17,11 @@ internal static class VaeTraining
     /// a GPU id selects the libtorch engine on that CUDA device; when libtorch cannot be loaded and fallback is allowed,
     /// training stays on the managed engine and the log says why. Options that already name the libtorch engine win.
     /// </summary>
-    public static void SelectDevice(MLContext mlContext, IChannel channel, VaeTrainerOptions options)
+    public static void SelectDevice(ComponentContext context, IChannel channel, VaeTrainerOptions options)
     {
-        if (mlContext.GpuDeviceId is not { } gpu || options.Engine == EngineKind.LibTorch)
+        if (context.GpuDeviceId is not { } gpu || options.Engine == EngineKind.LibTorch)
             return;
-        if (mlContext.FallbackToCpu && BackendFactory.LibTorchUnavailableReason() is { } reason)
+        if (context.FallbackToCpu && BackendFactory.LibTorchUnavailableReason() is { } reason)
         {
             channel.Info(MessageSensitivity.None,
                 $"GpuDeviceId is {gpu}, but the libtorch engine cannot be loaded, so training runs on the managed engine (FallbackToCpu is true). {reason}");
@@ -29,6 +29,6 @@ internal static class VaeTraining
         }
         options.Engine = EngineKind.LibTorch;
         options.Device = $"cuda:{gpu}";
-        options.FallbackToCpu = mlContext.FallbackToCpu;
+        options.FallbackToCpu = context.FallbackToCpu;
     }
 }
