@@ -86,6 +86,15 @@ internal sealed partial class OnnxGraphBuilder
         };
     }
 
+    /// <summary>A row-major <c>[rows, columns]</c> matrix transposed, for constants a product needs the other way round.</summary>
+    public static T[] Transpose<T>(ReadOnlySpan<T> values, int rows, int columns)
+    {
+        var result = new T[values.Length];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < columns; c++) result[c * rows + r] = values[r * columns + c];
+        return result;
+    }
+
     private string AddInitializer(TensorProto.Types.DataType type, ReadOnlySpan<byte> bytes, long[] dims, string hint)
     {
         var root = _root ?? this;

@@ -134,7 +134,7 @@ internal sealed class VaeOnnxGraph
             return g.Add(g.Mul(quadratic, g.Scalar(-0.5f)), g.Scalar(prior.LogNormalizers[0]));
         }
         // Σ_d (z − m_c)²/σ²_c = z²·(1/σ²_c) − 2 z·(m_c/σ²_c) + Σ_d m_c²/σ²_c: two products with all components at once.
-        var inverse = Transpose(prior.InverseVariances, components, latent);
+        var inverse = OnnxGraphBuilder.Transpose(prior.InverseVariances, components, latent);
         var scaledMeans = new float[components * latent];
         var meanTerms = new float[components];
         for (int c = 0; c < components; c++)
@@ -162,7 +162,7 @@ internal sealed class VaeOnnxGraph
             // Σ_f x_f o_f − softplus(o_f), with Σ_f x_f o_f = h·(W x) + b·x: one product per row instead of a pass over [rows·K, F].
             var logits = g.Gemm(hidden, Weight(output.Weight), Weight(output.Bias));
             var softplus = g.Reshape(g.ReduceSum(g.Node("Softplus", [logits]), 1), -1, k);
-            var projected = g.MatMul(x, _main.Constant(Transpose(weights, width, features), features, width)); // [rows, H]
+            var projected = g.MatMul(x, _main.Constant(OnnxGraphBuilder.Transpose(weights, width, features), features, width)); // [rows, H]
             var inner = g.Squeeze(g.MatMul(g.Reshape(hidden, -1, k, width), g.Unsqueeze(projected, 2)), 2);
             var biasTerm = g.MatMul(x, _main.Constant(bias, features, 1));
             return g.Sub(g.Add(inner, biasTerm), softplus);
@@ -209,13 +209,5 @@ internal sealed class VaeOnnxGraph
         using var engine = new ManagedBackend(_layout, threads: 1);
         engine.SetParameters(_model.Parameters);
         return engine.PriorMixture;
-    }
-
-    private static float[] Transpose(ReadOnlySpan<float> values, int rows, int columns)
-    {
-        var result = new float[values.Length];
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < columns; c++) result[c * rows + r] = values[r * columns + c];
-        return result;
     }
 }
