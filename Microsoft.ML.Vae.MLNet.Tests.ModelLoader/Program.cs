@@ -27,8 +27,9 @@ foreach (string column in args[4..])
 {
     var values = output.Schema[column].Type switch
     {
+        VectorDataViewType { ItemType: BooleanDataViewType } => output.GetColumn<bool[]>(column).Select(v => v.Select(FormatBool)),
         VectorDataViewType => output.GetColumn<float[]>(column).Select(v => v.Select(Format)),
-        BooleanDataViewType => output.GetColumn<bool>(column).Select(v => new[] { v ? "1" : "0" }.AsEnumerable()),
+        BooleanDataViewType => output.GetColumn<bool>(column).Select(v => new[] { FormatBool(v) }.AsEnumerable()),
         _ => output.GetColumn<float>(column).Select(v => new[] { Format(v) }.AsEnumerable()),
     };
     lines.AddRange(values.Select((v, row) => $"{column},{row},{string.Join(",", v)}"));
@@ -45,6 +46,8 @@ if (ours.Count > 0)
 return 0;
 
 static string Format(float value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+static string FormatBool(bool value) => value ? "1" : "0";
 
 internal sealed class FeatureRow
 {
