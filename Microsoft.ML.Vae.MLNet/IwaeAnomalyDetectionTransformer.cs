@@ -50,6 +50,14 @@ public sealed class IwaeAnomalyDetectionTransformer : VaeTransformerBase
         }
     }
 
+    /// <summary>
+    /// <c>mlContext.AnomalyDetection.Evaluate</c> over this transformer's output (<paramref name="scored"/>, with a float
+    /// label: 1 = anomaly). ML.NET 5.0.1 gives Score and PredictedLabel as vectors of one value, which Evaluate does not
+    /// take directly; this reads them as scalars and evaluates with ML.NET's own evaluator.
+    /// </summary>
+    public AnomalyDetectionMetrics Evaluate(IDataView scored, string labelColumnName = "Label", int falsePositiveCount = 10) =>
+        ScalarScores.Evaluate(_context, scored, labelColumnName, falsePositiveCount);
+
     private protected override void DisposeTrained() => Detector.Dispose();
 
     /// <summary>A detector of its own for the new transformer, so disposing either transformer leaves the other working.</summary>
