@@ -4,7 +4,8 @@ namespace Microsoft.ML.Vae.MLNet;
 public abstract class VaeComponentOptions
 {
     /// <summary>
-    /// Seed of training and of the log-likelihood noise. Default null: drawn from the MLContext's random, so
+    /// Seed of training (and, for VaeEmbed, of the log-likelihood noise; Iwae's is Detector.ScoringSeed). Default null:
+    /// drawn from the MLContext's random, so
     /// <c>new MLContext(seed: n)</c> makes the whole pipeline reproducible, as with ML.NET's own trainers.
     /// </summary>
     public int? Seed { get; set; }
