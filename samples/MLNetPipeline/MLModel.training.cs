@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Vae;
-using Microsoft.ML.Vae.Data;
+using Microsoft.ML.Vae.Datasets;
 using Microsoft.ML.Vae.MLNet;
 
 namespace MLNetPipeline;

@@ -1,5 +1,5 @@
 using Microsoft.ML;
-using Microsoft.ML.Vae.Data;
+using Microsoft.ML.Vae.Datasets;
 using MLNetPipeline;
 
 // 1. Train (Model Builder's "train" step) and save the model files.
