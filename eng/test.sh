@@ -15,6 +15,9 @@ if [ -n "${MLNET_ASSEMBLIES:-}" ]; then
 else
   echo "ML.NET integration tests not run: set MLNET_ASSEMBLIES to a folder of ML.NET assemblies (docs/mlnet.md)."
 fi
+# The NuGet packages: packed from what was just built, installed into fresh apps and run (docs/packages.md).
+bash eng/test-packages.sh --no-build 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" -ne 0 ] && status=1
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 # A build error runs no test but must still count as a failure.
