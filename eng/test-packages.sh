@@ -9,9 +9,9 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 packages=$root/artifacts/packages
 passed=0 failed=0
-check() { # DESCRIPTION COMMAND...: runs the command and counts it
+check() { # DESCRIPTION COMMAND...: runs the command, counts it, and returns its success
   local what=$1; shift
-  if "$@"; then echo "  passed: $what"; passed=$((passed + 1)); else echo "  FAILED: $what"; failed=$((failed + 1)); fi
+  if "$@"; then echo "  passed: $what"; passed=$((passed + 1)); else echo "  FAILED: $what"; failed=$((failed + 1)); return 1; fi
 }
 finish() { echo "Package tests: Failed: $failed, Passed: $passed"; [ "$failed" -eq 0 ]; exit $?; }
 
@@ -23,7 +23,7 @@ else
 fi
 
 rm -f "$packages"/*.nupkg
-check "dotnet pack Vae.MLNet.sln" dotnet pack "$root/Vae.MLNet.sln" -c Release -o "$packages" -nologo -v q ${1:+"$1"} || true
+check "dotnet pack Vae.MLNet.sln" dotnet pack "$root/Vae.MLNet.sln" -c Release -o "$packages" -nologo -v q ${1:+"$1"}
 core_package=$(ls "$packages"/Microsoft.ML.Vae.[0-9]*.nupkg 2>/dev/null | head -n 1)
 [ -n "$core_package" ] || { echo "  FAILED: no Microsoft.ML.Vae package in $packages"; failed=$((failed + 1)); finish; }
 version=${core_package##*/Microsoft.ML.Vae.}
