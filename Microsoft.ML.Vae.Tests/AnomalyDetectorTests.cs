@@ -34,6 +34,14 @@ public class AnomalyDetectorTests
             [.. Enumerable.Repeat(false, normal), .. Enumerable.Repeat(true, anomalous)]);
     }
 
+    /// <summary>log p(x) as a detector estimates it: its K and seed, the same noise for every row.</summary>
+    private static float[] SharedNoiseLogLikelihood(VaeModel model, FeatureMatrix rows, VaeAnomalyDetector detector)
+    {
+        var result = new float[rows.Rows];
+        model.LogLikelihood(rows.Values, rows.Rows, result, detector.EvaluationSampleCount, detector.ScoringSeed, sharedNoise: true);
+        return result;
+    }
+
     [TestMethod]
     [DataRow(AnomalyScoreKind.NegativeLogLikelihood)]
     [DataRow(AnomalyScoreKind.LikelihoodRatio)]
@@ -60,8 +68,8 @@ public class AnomalyDetectorTests
     {
         using var detector = new VaeAnomalyTrainer(SmallOptions(AnomalyScoreKind.LikelihoodRatio)).Fit(TestData.Clusters(200, Columns, 1));
         var rows = Mixed(20, 20, 4).Rows;
-        var own = detector.Model.LogLikelihood(rows, detector.EvaluationSampleCount, detector.ScoringSeed);
-        var background = detector.BackgroundModel!.LogLikelihood(rows, detector.EvaluationSampleCount, detector.ScoringSeed);
+        var own = SharedNoiseLogLikelihood(detector.Model, rows, detector);
+        var background = SharedNoiseLogLikelihood(detector.BackgroundModel!, rows, detector);
         var scores = detector.Score(rows);
         for (int i = 0; i < scores.Length; i++) Assert.AreEqual(background[i] - own[i], scores[i], 1e-4);
     }
@@ -73,7 +81,7 @@ public class AnomalyDetectorTests
         using var detector = new VaeAnomalyTrainer(SmallOptions(AnomalyScoreKind.LikelihoodAndLatentDistance)).Fit(data);
         var (rows, _) = Mixed(40, 40, 4);
         var scores = detector.Score(rows);
-        var negativeLogLikelihood = detector.Model.LogLikelihood(rows, detector.EvaluationSampleCount, detector.ScoringSeed).Select(v => -(double)v).ToArray();
+        var negativeLogLikelihood = SharedNoiseLogLikelihood(detector.Model, rows, detector).Select(v => -(double)v).ToArray();
         // The score must be exactly a + b·(-log p) + c·distance with positive b and c (both terms standardised).
         var embeddings = detector.Model.Embed(rows);
         var distance = detector.LatentDistance!.Latent.SquaredDistance(embeddings);
@@ -227,7 +235,7 @@ public class AnomalyDetectorTests
         var rows = Mixed(20, 20, 6).Rows;
 
         Assert.AreEqual(3, detector.Models.Count);
-        var memberScores = detector.Models.Select(m => m.LogLikelihood(rows, detector.EvaluationSampleCount, detector.ScoringSeed).Select(v => -(double)v).ToArray()).ToArray();
+        var memberScores = detector.Models.Select(m => SharedNoiseLogLikelihood(m, rows, detector).Select(v => -(double)v).ToArray()).ToArray();
         Assert.AreNotEqual(memberScores[0][0], memberScores[1][0], "each model trains with its own seed");
         var standardizations = detector.Standardizations!;
         var scores = detector.Score(rows);

@@ -51,7 +51,7 @@ internal sealed class AnomalyScorer : IDisposable
             return distances;
         }
         int passes = BackgroundModel is null ? 1 : 2;
-        var logLikelihood = Model.LogLikelihood(scaled, sampleCount, seed,
+        var logLikelihood = LogLikelihood(Model, scaled, sampleCount, seed,
             rowsDone is null ? null : new ForwardingProgress<int>(done => rowsDone.Report(done / passes)), cancellationToken);
         var scores = new float[scaled.Rows];
         switch (Kind)
@@ -63,7 +63,7 @@ internal sealed class AnomalyScorer : IDisposable
                 scores = LatentDistance!.Score(Model, scaled, logLikelihood);
                 break;
             case AnomalyScoreKind.LikelihoodRatio:
-                var background = BackgroundModel!.LogLikelihood(scaled, sampleCount, seed,
+                var background = LogLikelihood(BackgroundModel!, scaled, sampleCount, seed,
                     rowsDone is null ? null : new ForwardingProgress<int>(done => rowsDone.Report((scaled.Rows + done) / passes)), cancellationToken);
                 for (int i = 0; i < scores.Length; i++) scores[i] = background[i] - logLikelihood[i];
                 break;
@@ -71,6 +71,17 @@ internal sealed class AnomalyScorer : IDisposable
                 throw new InvalidOperationException($"Unknown score kind {Kind}.");
         }
         return scores;
+    }
+
+    /// <summary>
+    /// log p(x) of scaled rows with shared noise: every row draws the same samples, so a row's score (and its verdict)
+    /// depends on its values alone, never on the rows scored with it, and the ONNX export reproduces it.
+    /// </summary>
+    public static float[] LogLikelihood(VaeModel model, FeatureMatrix scaled, int sampleCount, int seed, IProgress<int>? rowsDone, CancellationToken cancellationToken)
+    {
+        var result = new float[scaled.Rows];
+        model.LogLikelihood(scaled.Values, scaled.Rows, result, sampleCount, seed, rowsDone, cancellationToken, sharedNoise: true);
+        return result;
     }
 
     public void Dispose()

@@ -8,6 +8,8 @@ internal sealed class LatentGaussian(Whitening whitening)
 {
     public int Dimensions => whitening.Dimensions;
 
+    public Whitening Whitening => whitening;
+
     public static LatentGaussian Fit(FeatureMatrix embeddings) => new(Whitening.Fit(embeddings));
 
     /// <summary>Squared Mahalanobis distance of each row of <paramref name="embeddings"/>.</summary>

@@ -26,6 +26,11 @@ internal sealed class LatentNeighbours
 
     public int Dimensions => _whitening.Dimensions;
 
+    public Whitening Whitening => _whitening;
+
+    /// <summary>The whitened training rows, <c>[rows, Dimensions]</c>.</summary>
+    public ReadOnlySpan<float> Reference => _reference;
+
     private int ReferenceRows => _reference.Length / Dimensions;
 
     /// <summary>Keeps the whitened encoder outputs of the (scaled) training rows as the reference set.</summary>

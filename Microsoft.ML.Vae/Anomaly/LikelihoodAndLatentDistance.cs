@@ -9,6 +9,12 @@ internal sealed class LikelihoodAndLatentDistance(LatentGaussian latent, Standar
 {
     public LatentGaussian Latent { get; } = latent;
 
+    /// <summary>The standardisation of −log p(x).</summary>
+    public Standardization Likelihood => likelihood;
+
+    /// <summary>The standardisation of the squared latent distance.</summary>
+    public Standardization Distance => distance;
+
     /// <summary>Fits the latent Gaussian on the training rows and the standardisation on the calibration rows (all scaled).</summary>
     public static LikelihoodAndLatentDistance Fit(VaeModel model, FeatureMatrix training, FeatureMatrix calibration, float[] calibrationLogLikelihood)
     {

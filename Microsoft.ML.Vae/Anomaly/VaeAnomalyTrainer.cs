@@ -96,7 +96,7 @@ public sealed class VaeAnomalyTrainer
             if (_options.Score == AnomalyScoreKind.LikelihoodAndLatentDistance)
             {
                 // The standardisation is fitted on the calibration rows, so their log-likelihoods are estimated once here.
-                var logLikelihood = model.LogLikelihood(calibration, _options.EvaluationSampleCount, _options.ScoringSeed, rowsDone, cancellationToken);
+                var logLikelihood = AnomalyScorer.LogLikelihood(model, calibration, _options.EvaluationSampleCount, _options.ScoringSeed, rowsDone, cancellationToken);
                 var latentDistance = LikelihoodAndLatentDistance.Fit(model, training, calibration, logLikelihood);
                 return (new AnomalyScorer(_options.Score, model, latentDistance: latentDistance), latentDistance.Score(model, calibration, logLikelihood));
             }

@@ -20,6 +20,12 @@ internal sealed class Whitening
 
     public int Dimensions => _mean.Length;
 
+    /// <summary>m, the mean of the fitted rows.</summary>
+    public ReadOnlySpan<double> Mean => _mean;
+
+    /// <summary>L⁻¹, <c>[D, D]</c> row-major, lower triangular.</summary>
+    public ReadOnlySpan<double> InverseFactor => _inverseFactor;
+
     public static Whitening Fit(FeatureMatrix rows)
     {
         int n = rows.Rows, d = rows.Columns;

@@ -120,8 +120,9 @@ public sealed class VaeModel : IDisposable
         int passesPerRow = (sampleCount + passRows - 1) / passRows;
         int samplesPerPass = (sampleCount + passesPerRow - 1) / passesPerRow;
         int rowsPerPass = Math.Max(1, passRows / samplesPerPass);
-        var noise = new float[rowsPerPass * samplesPerPass * latent];
+        var noise = new float[checked(rowsPerPass * samplesPerPass * latent)];
         var logWeights = new float[rowsPerPass * samplesPerPass];
+        float[]? shared = sharedNoise ? SharedNoise(seed, firstRowIndex, sampleCount) : null;
         var streams = new RandomSource[rowsPerPass];
         var max = new double[rowsPerPass];
         var sum = new double[rowsPerPass];
@@ -133,14 +134,16 @@ public sealed class VaeModel : IDisposable
             var batch = x.Slice(first * features, count * features);
             for (int r = 0; r < count; r++)
             {
-                streams[r] = new RandomSource(seed, sharedNoise ? firstRowIndex : firstRowIndex + first + r);
+                if (shared is null) streams[r] = new RandomSource(seed, firstRowIndex + first + r);
                 max[r] = double.NegativeInfinity;
                 sum[r] = 0;
             }
             for (int done = 0; done < sampleCount; done += samplesPerPass)
             {
                 int k = Math.Min(samplesPerPass, sampleCount - done);
-                if (count == 1) streams[0].FillLatentNoise(noise.AsSpan(0, k * latent), Layout.Latent);
+                if (shared is not null)
+                    for (int r = 0; r < count; r++) shared.AsSpan(done * latent, k * latent).CopyTo(noise.AsSpan(r * k * latent));
+                else if (count == 1) streams[0].FillLatentNoise(noise.AsSpan(0, k * latent), Layout.Latent);
                 else Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Threads },
                     r => streams[r].FillLatentNoise(noise.AsSpan(r * k * latent, k * latent), Layout.Latent));
                 _backend.LogWeights(batch, count, noise.AsSpan(0, count * k * latent), k, logWeights);
@@ -149,6 +152,18 @@ public sealed class VaeModel : IDisposable
             for (int r = 0; r < count; r++) result[first + r] = (float)(max[r] + Math.Log(sum[r]) - Math.Log(sampleCount));
             rowsDone?.Report(first + count);
         }
+    }
+
+    /// <summary>
+    /// The noise of the shared-noise estimate, <c>[sampleCount, LatentSize]</c>: drawn in one go from stream
+    /// <paramref name="stream"/> of <paramref name="seed"/>, so it depends on neither the engine nor its pass sizes
+    /// (the ONNX export stores exactly these draws).
+    /// </summary>
+    internal float[] SharedNoise(int seed, long stream, int sampleCount)
+    {
+        var noise = new float[checked(sampleCount * LatentSize)];
+        new RandomSource(seed, stream).FillLatentNoise(noise, Layout.Latent);
+        return noise;
     }
 
     /// <summary>Decoder output at the posterior mean: probabilities (Bernoulli) or means (Gaussian), one row per input row.</summary>
@@ -190,7 +205,13 @@ public sealed class VaeModel : IDisposable
         AtomicFile.Write(path, "ONNX model", stream => ExportOnnx(stream, options));
 
     /// <inheritdoc cref="ExportOnnx(string, OnnxExportOptions?)"/>
-    public void ExportOnnx(Stream stream, OnnxExportOptions? options = null) => throw new NotImplementedException();
+    public void ExportOnnx(Stream stream, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        options ??= new OnnxExportOptions();
+        options.Validate();
+        OnnxModelWriter.Write(VaeOnnxExport.Build(this, options), stream);
+    }
 
     public void Dispose() => _backend.Dispose();
 

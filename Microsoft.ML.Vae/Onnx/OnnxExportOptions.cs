@@ -47,4 +47,23 @@ public sealed class OnnxExportOptions
     /// the same name), so a caller can feed another one. Default "Threshold".
     /// </summary>
     public string ThresholdName { get; set; } = "Threshold";
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    internal void Validate()
+    {
+        if (LogLikelihoodSampleCount < 1)
+            throw new ArgumentException($"{nameof(LogLikelihoodSampleCount)} (K) must be at least 1 (got {LogLikelihoodSampleCount}).", nameof(LogLikelihoodSampleCount));
+        var names = new (string Option, string? Name)[]
+        {
+            (nameof(InputName), InputName), (nameof(EmbeddingName), EmbeddingName), (nameof(EmbeddingLogVarianceName), EmbeddingLogVarianceName),
+            (nameof(LogLikelihoodName), LogLikelihoodName), (nameof(ReconstructionName), ReconstructionName), (nameof(ScoreName), ScoreName),
+            (nameof(PredictedLabelName), PredictedLabelName), (nameof(ThresholdName), ThresholdName),
+        };
+        foreach (var (option, name) in names)
+            if (string.IsNullOrWhiteSpace(name))
+                throw new ArgumentException($"{option} must name a tensor (got '{name}').", option);
+        foreach (var group in names.GroupBy(n => n.Name))
+            if (group.Count() > 1)
+                throw new ArgumentException($"{string.Join(" and ", group.Select(n => n.Option))} are all '{group.Key}': every input and output of the graph needs its own name.", group.Last().Option);
+    }
 }

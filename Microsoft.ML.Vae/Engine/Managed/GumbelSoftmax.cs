@@ -42,8 +42,7 @@ internal static class GumbelSoftmax
             float bestValue = float.NegativeInfinity;
             for (int i = 0; i < categories; i++)
             {
-                float u = Math.Clamp(uniforms[g + i], SmallestUniform, LargestUniform);
-                float perturbed = logProbabilities[g + i] - MathF.Log(-MathF.Log(u));
+                float perturbed = logProbabilities[g + i] - NegatedGumbel(uniforms[g + i]);
                 if (perturbed > bestValue) { bestValue = perturbed; best = i; }
                 if (!relaxed.IsEmpty) relaxed[g + i] = perturbed / temperature;
             }
@@ -55,6 +54,9 @@ internal static class GumbelSoftmax
         }
         return logQ;
     }
+
+    /// <summary>−g = log(−log u) for a uniform draw u: the perturbed log-probability is log π − this (the ONNX export stores it per draw).</summary>
+    public static float NegatedGumbel(float u) => MathF.Log(-MathF.Log(Math.Clamp(u, SmallestUniform, LargestUniform)));
 
     /// <summary>Adds ∂/∂logits of the relaxed sample's upstream gradient: (1/τ)·y ⊙ (dy − ⟨y, dy⟩) per block.</summary>
     public static void AccumulateRelaxedGradient(ReadOnlySpan<float> relaxed, ReadOnlySpan<float> upstream, int categories, float temperature,

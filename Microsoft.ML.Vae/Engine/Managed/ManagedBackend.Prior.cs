@@ -34,6 +34,9 @@ internal sealed partial class ManagedBackend
         }
     }
 
+    /// <summary>The prior of Gaussian latents for the current parameters (the ONNX export stores its components).</summary>
+    internal DiagonalGaussianMixture PriorMixture => CurrentPrior().Mixture;
+
     /// <summary>log p(z) of latent rows <c>[rows, latent]</c> under the prior the log weights use (Gaussian latents).</summary>
     internal void LogPrior(ReadOnlySpan<float> z, int rows, Span<float> logDensity)
     {

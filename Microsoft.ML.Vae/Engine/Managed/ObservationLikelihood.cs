@@ -40,6 +40,12 @@ internal sealed class ObservationLikelihood
         _gaussianConstant = (float)(-0.5 * (logVarianceSum + features * LogSpace.LogTwoPi));
     }
 
+    /// <summary>Gaussian decoder: 1/σ² per feature.</summary>
+    public ReadOnlySpan<float> InverseVariance => _inverseVariance;
+
+    /// <summary>Gaussian decoder: −½ (Σ log σ² + F log 2π), the part of log p(x|o) that does not depend on x or o.</summary>
+    public float GaussianConstant => _gaussianConstant;
+
     /// <summary>Returns log p(x|o); writes ∂log p/∂o into <paramref name="gradient"/> (may be empty to skip it).</summary>
     public float LogProbability(ReadOnlySpan<float> x, ReadOnlySpan<float> output, Span<float> gradient, Span<float> scratch)
     {

@@ -36,6 +36,10 @@ internal sealed class DiagonalGaussianMixture
     public int Dimensions { get; }
     public ReadOnlySpan<float> Means => _means.AsSpan(0, Components * Dimensions);
     public ReadOnlySpan<float> LogVariances => _logVariances.AsSpan(0, Components * Dimensions);
+    public ReadOnlySpan<float> InverseVariances => _inverseVariances;
+
+    /// <summary>Per component −½ (Σ_d v_cd + D log 2π) − log C.</summary>
+    public ReadOnlySpan<float> LogNormalizers => _logNormalizers;
 
     /// <summary>
     /// log p(z) of one point. Writes the responsibilities r_c = p(c | z) when <paramref name="responsibilities"/> is not
