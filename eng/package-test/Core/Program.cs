@@ -1,6 +1,6 @@
 // A fresh app that installed Microsoft.ML.Vae from artifacts/packages (eng/test-packages.sh builds and runs it): it
-// trains, scores, saves and reloads through the package alone, and writes rows and their log-likelihoods for the
-// 'vae' tool to reproduce. Exits with 1 and the failed check when the package does not behave.
+// trains, scores, saves, reloads and exports to ONNX through the package alone, and writes rows and their
+// log-likelihoods for the 'vae' tool to reproduce. Exits with 1 and the failed check when the package does not behave.
 using System.Globalization;
 using Microsoft.ML.Vae;
 using Microsoft.ML.Vae.Anomaly;
@@ -37,6 +37,10 @@ string modelPath = Path.Combine(outputFolder, "model.vae");
 model.Save(modelPath);
 using (var loaded = VaeModel.Load(modelPath))
     Check(loaded.LogLikelihood(test, sampleCount: 100).SequenceEqual(logLikelihood), "the reloaded model scores differently");
+// The ONNX export needs the package's Google.Protobuf dependency at run time.
+string onnxPath = Path.Combine(outputFolder, "model.onnx");
+model.ExportOnnx(onnxPath);
+Check(new FileInfo(onnxPath).Length > 1000, "ExportOnnx wrote no model");
 
 using VaeAnomalyDetector detector = new VaeAnomalyTrainer(new VaeAnomalyDetectorOptions
 {
