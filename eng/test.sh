@@ -9,6 +9,9 @@ bash eng/build-native.sh || { echo "0 passed, 1 failed"; exit 1; }
 log=$(mktemp)
 dotnet test Vae.MLNet.sln -c Release 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The NuGet packages: packed from what was just built, installed into fresh apps and run (docs/packages.md).
+bash eng/test-packages.sh --no-build 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" -ne 0 ] && status=1
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 # A build error runs no test but must still count as a failure.

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.Vae;
-using Microsoft.ML.Vae.Data;
+using Microsoft.ML.Vae.Datasets;
 
 // Times the Burda et al. one-layer IWAE (784-200-200-50 tanh, Bernoulli, batch 100, Adam lr 1e-3 eps 1e-4) on
 // Fashion-MNIST: ms per training batch at each K, and the K=5000 log-likelihood of the first test images.

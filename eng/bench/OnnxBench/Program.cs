@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Microsoft.ML.Vae;
-using Microsoft.ML.Vae.Data;
+using Microsoft.ML.Vae.Datasets;
 using Microsoft.ML.Vae.Onnx;
 
 // The exported graph in ONNX Runtime (CPU) against the managed engine on the same model and rows: the K-sample
