@@ -13,7 +13,7 @@ internal static class OnnxScorer
     {
         using var exported = new MemoryStream();
         export(exported);
-        using var bytes = new MemoryStream(MLNetOnnxGraph.Adapt(exported.ToArray()));
+        using var bytes = new MemoryStream(exported.ToArray());
         IEstimator<ITransformer> scoring = context.ScoringTransforms.ApplyOnnxModel(names.Outputs.Select(o => o.Tensor).ToArray(), [names.Input], bytes,
             gpuDeviceId: null, fallbackToCpu: true);
         var renamed = names.Outputs.Where(o => o.Tensor != o.Column).ToArray();

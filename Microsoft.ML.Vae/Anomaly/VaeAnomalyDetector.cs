@@ -164,8 +164,8 @@ public sealed class VaeAnomalyDetector : IDisposable
 
     /// <summary>
     /// Writes the detector as an ONNX graph (docs/onnx.md): input <c>Features</c> in the original feature units;
-    /// outputs <c>Score</c> and <c>PredictedLabel</c> (Score &gt; the <c>Threshold</c> input, whose default is
-    /// <see cref="Threshold"/>). Scores use <see cref="EvaluationSampleCount"/> and <see cref="ScoringSeed"/>, with which
+    /// outputs <c>Score</c> and <c>PredictedLabel</c> (Score &gt; the constant <c>Threshold</c>, which is
+    /// <see cref="Threshold"/> and which <see cref="ChangeOnnxThreshold"/> rewrites). Scores use <see cref="EvaluationSampleCount"/> and <see cref="ScoringSeed"/>, with which
     /// the threshold was calibrated; the options' LogLikelihoodSampleCount and Seed apply to model exports only.
     /// Written atomically.
     /// </summary>
