@@ -145,7 +145,7 @@ internal sealed partial class ManagedBackend : IVaeBackend
         {
             Forward(ws, x, rows, noise, sampleCount, needGradient: true, sampling, objective.Temperature);
             Bounds(ws, rows, sampleCount, objective, rowBounds, gradientScale: 1f / rows);
-            Backward(ws, rows, sampleCount, objective, sampling, gradientScale: 1f / rows, _gradient);
+            Backward(ws, rows, sampleCount, objective, gradientScale: 1f / rows, _gradient);
         }
         finally { _workspaces.Add(ws); }
     }
@@ -345,7 +345,7 @@ internal sealed partial class ManagedBackend : IVaeBackend
         return kl;
     }
 
-    private void Backward(Workspace ws, int rows, int k, in ObjectiveSettings objective, LatentSampling sampling, float gradientScale, float[] gradient)
+    private void Backward(Workspace ws, int rows, int k, in ObjectiveSettings objective, float gradientScale, float[] gradient)
     {
         int sampleRows = rows * k;
         Array.Clear(gradient);
