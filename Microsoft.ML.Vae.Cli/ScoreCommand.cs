@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using System.Globalization;
 using System.Text;
-using Microsoft.ML.Vae.Data;
+using Microsoft.ML.Vae.Datasets;
 using Microsoft.ML.Vae.Model;
 using Spectre.Console;
 

@@ -27,15 +27,18 @@ public sealed class EmbeddingPrediction
 {
     public float[] Embedding { get; set; } = [];
 
-    public float LogLikelihood { get; set; }
+    [VectorType(1)]
+    public float[] LogLikelihood { get; set; } = [];
 }
 
 /// <summary>What a prediction engine returns for the anomaly detector.</summary>
 public sealed class AnomalyPrediction
 {
-    public float Score { get; set; }
+    [VectorType(1)]
+    public float[] Score { get; set; } = [];
 
-    public bool PredictedLabel { get; set; }
+    [VectorType(1)]
+    public bool[] PredictedLabel { get; set; } = [];
 }
 
 internal static class TestData
@@ -74,15 +77,45 @@ internal static class TestData
 
     public static FeatureMatrix Matrix(IEnumerable<FeatureRow> rows) => FeatureMatrix.FromRows(rows.Select(r => r.Features).ToArray());
 
-    /// <summary>A small, fast network and training; Seed fixed unless given null.</summary>
-    public static TOptions Small<TOptions>(TOptions options, int? seed = 7, int epochs = 5) where TOptions : VaeComponentOptions
+    /// <summary>A small, fast network (the tabular defaults otherwise) and training.</summary>
+    public static VaeModelOptions SmallModel()
     {
-        options.Model = new VaeModelOptions { HiddenSizes = [16], LatentSize = 2 };
-        options.Trainer = new VaeTrainerOptions { Epochs = epochs, BatchSize = 20, Threads = 1 };
-        options.Seed = seed;
-        options.LogLikelihoodSampleCount = 20;
-        options.BatchSize = 16;
+        var model = VaeComponentOptions.TabularModel();
+        model.HiddenSizes = [16];
+        model.LatentSize = 2;
+        return model;
+    }
+
+    public static VaeTrainerOptions SmallTrainer(int epochs) => new() { Epochs = epochs, BatchSize = 20, Threads = 1 };
+
+    /// <summary>VaeEmbed with a small network; Seed fixed unless given null.</summary>
+    public static VaeEmbeddingEstimator.Options SmallEmbedding(int? seed = 7, int epochs = 5) => new()
+    {
+        Model = SmallModel(),
+        Trainer = SmallTrainer(epochs),
+        Seed = seed,
+        LogLikelihoodSampleCount = 20,
+    };
+
+    /// <summary>Iwae with a small network and the tabular detector defaults otherwise; Seed fixed.</summary>
+    public static IwaeAnomalyDetectionTrainer.Options SmallDetector(int epochs = 5)
+    {
+        var options = new IwaeAnomalyDetectionTrainer.Options { Seed = 7 };
+        options.Detector.Model = SmallModel();
+        options.Detector.Trainer = SmallTrainer(epochs);
+        options.Detector.EvaluationSampleCount = 20;
         return options;
+    }
+
+    /// <summary>Within <paramref name="relative"/> of the expected magnitude (at least 1).</summary>
+    public static void AssertClose(float expected, float actual, string what, double relative = 1e-4) =>
+        Assert.IsTrue(Math.Abs(expected - actual) <= relative * Math.Max(1, Math.Abs(expected)), $"{what}: expected {expected}, got {actual}");
+
+    public static void AssertClose(float[] expected, float[] actual, string what, double relative = 1e-4)
+    {
+        Assert.HasCount(expected.Length, actual, what);
+        for (int i = 0; i < expected.Length; i++)
+            AssertClose(expected[i], actual[i], $"{what}[{i}]", relative);
     }
 
     /// <summary>The estimator's view of a data view's schema (ML.NET keeps SchemaShape.Create internal).</summary>
@@ -96,4 +129,9 @@ internal static class TestData
         column.Type is VectorDataViewType vector ? vector.ItemType : column.Type)));
 
     public static List<T> Column<T>(IDataView data, string name) => data.GetColumn<T>(name).ToList();
+
+    /// <summary>A one-value vector column (how the components give Score, PredictedLabel and LogLikelihood) as its values.</summary>
+    public static List<T> Single<T>(IDataView data, string name) => data.GetColumn<T[]>(name).Select(v => v.Single()).ToList();
+
+    public static List<float> Single(IDataView data, string name) => Single<float>(data, name);
 }

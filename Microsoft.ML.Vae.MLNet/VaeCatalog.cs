@@ -20,7 +20,7 @@ public static class VaeCatalog
     /// <param name="logLikelihoodColumnName">Name of the log-likelihood column. Default "LogLikelihood".</param>
     public static VaeEmbeddingEstimator VaeEmbed(this TransformsCatalog catalog, string outputColumnName, string? inputColumnName = null,
         int latentSize = 50, int epochs = 20, int sampleCount = 5, string logLikelihoodColumnName = VaeEmbeddingEstimator.DefaultLogLikelihoodColumnName)
-        => new(MLNetInternals.GetEnvironment(catalog), outputColumnName, inputColumnName, new VaeEmbeddingEstimator.Options
+        => new(new ComponentContext(catalog), outputColumnName, inputColumnName, new VaeEmbeddingEstimator.Options
         {
             Model = { LatentSize = latentSize },
             Trainer = { Epochs = epochs, SampleCount = sampleCount },
@@ -37,33 +37,36 @@ public static class VaeCatalog
     /// <param name="options">Network, training and scoring settings.</param>
     public static VaeEmbeddingEstimator VaeEmbed(this TransformsCatalog catalog, string outputColumnName, string? inputColumnName,
         VaeEmbeddingEstimator.Options options)
-        => new(MLNetInternals.GetEnvironment(catalog), outputColumnName, inputColumnName, options);
+        => new(new ComponentContext(catalog), outputColumnName, inputColumnName, options);
 
     /// <summary>
-    /// Anomaly detection with an IWAE: Score = -log p(x) (higher = more anomalous) and PredictedLabel = Score above a
-    /// threshold that flags <paramref name="falsePositiveRate"/> of held-out training rows. Other settings take
-    /// <see cref="IwaeAnomalyDetectionTrainer.Options"/>'s defaults.
+    /// Anomaly detection with an IWAE: Score = -log p(x) of the standardised features (higher = more anomalous) and
+    /// PredictedLabel = Score above a threshold that flags <paramref name="falsePositiveRate"/> of held-out training
+    /// rows. Other settings take <see cref="IwaeAnomalyDetectionTrainer.Options.TabularDetector"/>'s defaults.
     /// </summary>
     /// <param name="catalog">The anomaly detection trainers catalog.</param>
     /// <param name="featureColumnName">A known-size vector of float. Default "Features".</param>
     /// <param name="latentSize">Latent size. Default 50.</param>
     /// <param name="epochs">Training epochs. Default 20.</param>
     /// <param name="sampleCount">Importance samples per row in training (K). Default 5.</param>
-    /// <param name="falsePositiveRate">Target false-positive rate of PredictedLabel. Default 0.05.</param>
+    /// <param name="falsePositiveRate">Target false-positive rate of PredictedLabel, in (0, 1). Default 0.05.</param>
     public static IwaeAnomalyDetectionTrainer Iwae(this AnomalyDetectionCatalog.AnomalyDetectionTrainers catalog,
         string featureColumnName = IwaeAnomalyDetectionTrainer.DefaultFeatureColumnName, int latentSize = 50, int epochs = 20, int sampleCount = 5,
         double falsePositiveRate = 0.05)
-        => new(MLNetInternals.GetEnvironment(catalog), new IwaeAnomalyDetectionTrainer.Options
+        => new(new ComponentContext(catalog), new IwaeAnomalyDetectionTrainer.Options
         {
             FeatureColumnName = featureColumnName,
-            Model = { LatentSize = latentSize },
-            Trainer = { Epochs = epochs, SampleCount = sampleCount },
-            FalsePositiveRate = falsePositiveRate,
+            Detector =
+            {
+                Model = { LatentSize = latentSize },
+                Trainer = { Epochs = epochs, SampleCount = sampleCount },
+                TargetFalsePositiveRate = falsePositiveRate,
+            },
         });
 
     /// <summary>Anomaly detection with an IWAE (see the other overload), with every setting in <paramref name="options"/>.</summary>
     /// <param name="catalog">The anomaly detection trainers catalog.</param>
-    /// <param name="options">Network, training, scoring and threshold settings.</param>
+    /// <param name="options">The feature column and the detector's settings (score kind, scaling, ensemble, calibration).</param>
     public static IwaeAnomalyDetectionTrainer Iwae(this AnomalyDetectionCatalog.AnomalyDetectionTrainers catalog, IwaeAnomalyDetectionTrainer.Options options)
-        => new(MLNetInternals.GetEnvironment(catalog), options);
+        => new(new ComponentContext(catalog), options);
 }

@@ -4,30 +4,13 @@ namespace Microsoft.ML.Vae.MLNet;
 public abstract class VaeComponentOptions
 {
     /// <summary>
-    /// The network. Default: <see cref="VaeModelOptions"/>'s defaults (encoder and decoder 200-200 tanh, latent size 50,
-    /// Bernoulli decoder, which needs features in [0, 1]: use <see cref="DecoderKind.Gaussian"/> for other data).
-    /// </summary>
-    public VaeModelOptions Model { get; set; } = new();
-
-    /// <summary>
-    /// Training. Default: <see cref="VaeTrainerOptions"/>'s defaults (K = 5 samples, 20 epochs, minibatches of 100,
-    /// Adam at 1e-3). Its <see cref="VaeTrainerOptions.Seed"/> is not used: see <see cref="Seed"/>.
-    /// </summary>
-    public VaeTrainerOptions Trainer { get; set; } = new();
-
-    /// <summary>
-    /// Seed of training and of the log-likelihood samples. Default null: drawn from the MLContext's random, so
+    /// Seed of training (and, for VaeEmbed, of the log-likelihood noise; Iwae's is Detector.ScoringSeed). Default null:
+    /// drawn from the MLContext's random, so
     /// <c>new MLContext(seed: n)</c> makes the whole pipeline reproducible, as with ML.NET's own trainers.
     /// </summary>
     public int? Seed { get; set; }
 
-    /// <summary>
-    /// K of the importance-weighted estimate of log p(x) computed when transforming. Default 5000 (the core's default);
-    /// its cost grows linearly with K.
-    /// </summary>
-    public int LogLikelihoodSampleCount { get; set; } = 5000;
-
-    /// <summary>Rows read from the input and handed to the model at once, in Fit and Transform. Default 256.</summary>
+    /// <summary>Rows read from the input IDataView between cancellation checks in Fit. Default 256.</summary>
     public int BatchSize { get; set; } = 256;
 
     /// <summary>
@@ -36,12 +19,15 @@ public abstract class VaeComponentOptions
     /// </summary>
     public CancellationToken CancellationToken { get; set; }
 
+    /// <summary>
+    /// The network for tabular data: <see cref="VaeModelOptions"/>'s defaults (encoder and decoder 200-200 tanh, latent
+    /// size 50) with a Gaussian decoder that learns one variance per feature, which models any real values: the output
+    /// of ML.NET's normalisers ([-1, 1] for columns with negative values), rows beyond the training range, raw measurements.
+    /// </summary>
+    public static VaeModelOptions TabularModel() => new() { Decoder = DecoderKind.Gaussian, LearnDecoderVariance = true };
+
     internal virtual void Validate()
     {
-        ArgumentNullException.ThrowIfNull(Model, nameof(Model));
-        ArgumentNullException.ThrowIfNull(Trainer, nameof(Trainer));
-        if (LogLikelihoodSampleCount < 1)
-            throw new ArgumentOutOfRangeException(nameof(LogLikelihoodSampleCount), LogLikelihoodSampleCount, "LogLikelihoodSampleCount (K) must be at least 1.");
         if (BatchSize < 1)
             throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
     }

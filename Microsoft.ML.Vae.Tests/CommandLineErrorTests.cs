@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Compression;
 using Microsoft.ML.Vae.Anomaly;
-using Microsoft.ML.Vae.Data;
+using Microsoft.ML.Vae.Datasets;
 
 namespace Microsoft.ML.Vae.Tests;
 

@@ -35,7 +35,7 @@ public sealed class CommandLineTests
             Assert.AreEqual(0, code, output);
             var lines = File.ReadAllLines(scores);
             var loaded = VaeModel.Load(model);
-            var rows = Data.IdxReader.ReadImages(images, maxCount: 25);
+            var rows = Datasets.IdxReader.ReadImages(images, maxCount: 25);
             var expected = loaded.LogLikelihood(rows, 64, seed: 3);
             var embedding = loaded.Embed(rows);
             for (int r = 0; r < rows.Rows; r++)

@@ -311,6 +311,38 @@ public sealed class LibTorchEngineTests
     }
 
     [TestMethod]
+    public void AShimThatCannotBeLoadedFallsBackToTheManagedEngineOnlyWhenAllowed()
+    {
+        string folder = Directory.CreateTempSubdirectory("vae-bad-shim").FullName;
+        try
+        {
+            string missing = Path.Combine(folder, LibTorchLocator.ShimFileName);
+            string notALibrary = Path.Combine(Directory.CreateDirectory(Path.Combine(folder, "text")).FullName, LibTorchLocator.ShimFileName);
+            File.WriteAllText(notALibrary, "not a shared library");
+            var (layout, parameters, x) = Setup(DecoderKind.Gaussian, Activation.Tanh, false, seed: 61);
+            using var reference = new ManagedBackend(layout, threads: 1);
+            reference.SetParameters(parameters);
+            var expected = new float[Rows * layout.LatentSize];
+            reference.Encode(x.Values, Rows, expected, new float[expected.Length]);
+            foreach (string shim in new[] { missing, notALibrary })
+            {
+                using var fallback = BackendFactory.CreateLibTorch(layout, threads: 1, "cuda:0", fallbackToCpu: true, () => LibTorchLibrary.Load([shim]));
+                Assert.IsInstanceOfType<ManagedBackend>(fallback, shim);
+                StringAssert.Contains(fallback.Name, "fallback from libtorch");
+                StringAssert.Contains(fallback.Name, shim, "the reason names the shim");
+                fallback.SetParameters(parameters);
+                var mean = new float[expected.Length];
+                fallback.Encode(x.Values, Rows, mean, new float[mean.Length]);
+                CollectionAssert.AreEqual(expected, mean, "the fallback computes what the managed engine computes");
+                var e = Assert.ThrowsExactly<DllNotFoundException>(() =>
+                    BackendFactory.CreateLibTorch(layout, threads: 1, "cuda:0", fallbackToCpu: false, () => LibTorchLibrary.Load([shim])));
+                StringAssert.Contains(e.Message, shim);
+            }
+        }
+        finally { Directory.Delete(folder, recursive: true); }
+    }
+
+    [TestMethod]
     public void ShimIsSearchedInNativePathFirstThenNextToTheAssemblyThenInNativeBuild()
     {
         Assert.AreEqual(LibTorchLocator.FindShim(LibTorchLocator.ShimCandidates()), LibTorchLibrary.Shared.Path, "the shim loaded is the first one found");
@@ -333,7 +365,7 @@ public sealed class LibTorchEngineTests
         }
     }
 
-    internal static LibTorchBackend CreateLibTorch(ParameterLayout layout) => new(layout, threads: 2, device: "cpu", fallbackToCpu: false);
+    internal static LibTorchBackend CreateLibTorch(ParameterLayout layout) => new(LibTorchLibrary.Shared, layout, threads: 2, device: "cpu", fallbackToCpu: false);
 
     private static (ParameterLayout Layout, float[] Parameters, FeatureMatrix X) Setup(DecoderKind decoder, Activation activation, bool learnVariance, int seed)
     {

@@ -1,4 +1,4 @@
-using Microsoft.ML.Vae.Data;
+using Microsoft.ML.Vae.Datasets;
 using Microsoft.ML.Vae.Engine;
 using Microsoft.ML.Vae.Engine.Managed;
 using Microsoft.ML.Vae.Mathematics;

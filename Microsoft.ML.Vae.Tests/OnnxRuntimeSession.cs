@@ -19,11 +19,10 @@ internal sealed class OnnxRuntimeSession : IDisposable
     public IReadOnlyDictionary<string, NodeMetadata> Outputs => _session.OutputMetadata;
 
     /// <summary>Runs the graph on <paramref name="rows"/> × <paramref name="columns"/> values (or one row without the batch axis).</summary>
-    public Result Run(float[] values, int rows, int columns, string inputName = "Features", bool singleRow = false, (string Name, double Value)? extra = null)
+    public Result Run(float[] values, int rows, int columns, string inputName = "Features", bool singleRow = false)
     {
         var shape = singleRow ? new[] { columns } : new[] { rows, columns };
         var inputs = new List<NamedOnnxValue> { NamedOnnxValue.CreateFromTensor(inputName, new DenseTensor<float>(values, shape)) };
-        if (extra is { } e) inputs.Add(NamedOnnxValue.CreateFromTensor(e.Name, new DenseTensor<double>(new[] { e.Value }, Array.Empty<int>())));
         using var outputs = _session.Run(inputs);
         return new Result(outputs.ToDictionary(o => o.Name, o => o.Value switch
         {

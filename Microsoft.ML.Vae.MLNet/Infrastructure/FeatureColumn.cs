@@ -64,7 +64,9 @@ internal static class FeatureColumn
                     cancellationToken.ThrowIfCancellationRequested();
                 if ((rows + 1) * size > values.Length)
                     Array.Resize(ref values, checked(Math.Max(values.Length * 2, (rows + 1) * size)));
-                reader.Read(values.AsSpan(rows * size, size));
+                var row = values.AsSpan(rows * size, size);
+                reader.Read(row);
+                CheckFinite(row, cursor.Position, column.Name);
                 rows++;
             }
         }
@@ -73,6 +75,17 @@ internal static class FeatureColumn
         if (values.Length != rows * size)
             Array.Resize(ref values, rows * size);
         return new FeatureMatrix(values, rows, size);
+    }
+
+    /// <summary>A training row must be finite; the error names it by its position in the user's IDataView.</summary>
+    private static void CheckFinite(ReadOnlySpan<float> row, long position, string name)
+    {
+        for (int i = 0; i < row.Length; i++)
+            if (!float.IsFinite(row[i]))
+                throw new ArgumentException(
+                    $"Row {position} of the training data (counting from 0 in the order of the IDataView given to Fit) has {row[i]} at index {i} of column '{name}': " +
+                    "training needs finite values. Drop such rows (mlContext.Data.FilterRowsByMissingValues) or replace them " +
+                    "(mlContext.Transforms.ReplaceMissingValues) before this component; at scoring time such rows get NaN instead.", "input");
     }
 
     private static ArgumentOutOfRangeException Missing(string name, IEnumerable<string> available) =>

@@ -25,19 +25,16 @@ internal static class MLNetInternals
         throw Moved($"the environment of {catalog.GetType().Name} (Microsoft.ML.Data.IInternalCatalog.Environment)");
     }
 
-    /// <summary>A column of an estimator's output shape: <see cref="SchemaShape.Column"/>'s constructor is internal.</summary>
-    public static SchemaShape.Column CreateShapeColumn(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType)
+    /// <summary>
+    /// One of MLContext's catalogs (Transforms, Data) over <paramref name="environment"/>, for the ML.NET components the
+    /// VAE components build on: a component holds the context's environment, not the context, and the catalogs'
+    /// constructors are internal.
+    /// </summary>
+    public static TCatalog CreateCatalog<TCatalog>(IHostEnvironment environment)
     {
-        if (ShapeColumnConstructor is null)
-            throw Moved("the constructor SchemaShape.Column(string, VectorKind, DataViewType, bool, SchemaShape)");
-        try
-        {
-            return (SchemaShape.Column)ShapeColumnConstructor.Invoke([name, kind, itemType, false, null]);
-        }
-        catch (TargetInvocationException e) when (e.InnerException is not null)
-        {
-            throw e.InnerException;
-        }
+        var constructor = typeof(TCatalog).GetConstructor(Instance, null, [typeof(IHostEnvironment)], null)
+            ?? throw Moved($"the constructor {typeof(TCatalog).Name}(IHostEnvironment)");
+        return (TCatalog)constructor.Invoke([environment]);
     }
 
     /// <summary>
@@ -52,6 +49,21 @@ internal static class MLNetInternals
         if (gpu is null || fallback is null)
             throw Moved("MLContext.GpuDeviceId and FallbackToCpu on the environment (Microsoft.ML.Runtime.IHostEnvironmentInternal)");
         return ((int?)gpu.GetValue(environment), (bool)fallback.GetValue(environment)!);
+    }
+
+    /// <summary>A column of an estimator's output shape: <see cref="SchemaShape.Column"/>'s constructor is internal.</summary>
+    public static SchemaShape.Column CreateShapeColumn(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType)
+    {
+        if (ShapeColumnConstructor is null)
+            throw Moved("the constructor SchemaShape.Column(string, VectorKind, DataViewType, bool, SchemaShape)");
+        try
+        {
+            return (SchemaShape.Column)ShapeColumnConstructor.Invoke([name, kind, itemType, false, null]);
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            throw e.InnerException;
+        }
     }
 
     /// <summary>The ML.NET version loaded (its assembly versions are all 1.0.0.0, so the informational one).</summary>

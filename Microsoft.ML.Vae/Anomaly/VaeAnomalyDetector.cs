@@ -164,22 +164,18 @@ public sealed class VaeAnomalyDetector : IDisposable
 
     /// <summary>
     /// Writes the detector as an ONNX graph (docs/onnx.md): input <c>Features</c> in the original feature units;
-    /// outputs <c>Score</c> and <c>PredictedLabel</c> (Score &gt; the <c>Threshold</c> input, whose default is
-    /// <see cref="Threshold"/>). Scores use <see cref="EvaluationSampleCount"/> and <see cref="ScoringSeed"/>, with which
-    /// the threshold was calibrated; the options' LogLikelihoodSampleCount and Seed apply to model exports only.
+    /// outputs <c>Score</c> and <c>PredictedLabel</c> (Score &gt; the constant <c>Threshold</c>, which is
+    /// <see cref="Threshold"/> and which <see cref="ChangeOnnxThreshold"/> rewrites). Scores use
+    /// <see cref="EvaluationSampleCount"/> and <see cref="ScoringSeed"/>, with which the threshold was calibrated; the
+    /// options' LogLikelihoodSampleCount and Seed apply to model exports only.
     /// Written atomically.
     /// </summary>
     public void ExportOnnx(string path, OnnxExportOptions? options = null) =>
         AtomicFile.Write(path, "ONNX model", stream => ExportOnnx(stream, options));
 
     /// <inheritdoc cref="ExportOnnx(string, OnnxExportOptions?)"/>
-    public void ExportOnnx(Stream stream, OnnxExportOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        options ??= new OnnxExportOptions();
-        options.Validate();
-        OnnxModelWriter.Write(DetectorOnnxExport.Build(this, options), stream);
-    }
+    public void ExportOnnx(Stream stream, OnnxExportOptions? options = null) =>
+        OnnxModelWriter.Write(stream, options, checkedOptions => DetectorOnnxExport.Build(this, checkedOptions));
 
     /// <summary>
     /// Sets the default threshold of a detector graph written by <see cref="ExportOnnx(string, OnnxExportOptions?)"/>

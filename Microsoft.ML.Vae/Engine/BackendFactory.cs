@@ -11,7 +11,33 @@ internal static class BackendFactory
         engine switch
         {
             EngineKind.Managed => new ManagedBackend(layout, threads),
-            EngineKind.LibTorch => new LibTorchBackend(layout, threads, device, fallbackToCpu),
+            EngineKind.LibTorch => CreateLibTorch(layout, threads, device, fallbackToCpu, () => LibTorchLibrary.Shared),
             _ => throw new ArgumentOutOfRangeException(nameof(engine), engine, "Unknown engine."),
         };
+
+    /// <summary>
+    /// The libtorch engine; when its shim or libtorch cannot be loaded and <paramref name="fallbackToCpu"/> allows it,
+    /// the managed engine instead, whose <see cref="IVaeBackend.Name"/> (a model's EngineName) says why.
+    /// </summary>
+    internal static IVaeBackend CreateLibTorch(ParameterLayout layout, int threads, string? device, bool fallbackToCpu, Func<LibTorchLibrary> loadLibrary)
+    {
+        LibTorchLibrary library;
+        try { library = loadLibrary(); }
+        catch (DllNotFoundException e) when (fallbackToCpu)
+        {
+            return new ManagedBackend(layout, threads, $"fallback from libtorch, which could not be loaded: {e.Message}");
+        }
+        return new LibTorchBackend(library, layout, threads, device, fallbackToCpu);
+    }
+
+    /// <summary>Why the libtorch engine cannot run in this process (its load error), or null when it can. Loads the shim once.</summary>
+    public static string? LibTorchUnavailableReason()
+    {
+        try
+        {
+            _ = LibTorchLibrary.Shared;
+            return null;
+        }
+        catch (DllNotFoundException e) { return e.Message; }
+    }
 }

@@ -205,13 +205,8 @@ public sealed class VaeModel : IDisposable
         AtomicFile.Write(path, "ONNX model", stream => ExportOnnx(stream, options));
 
     /// <inheritdoc cref="ExportOnnx(string, OnnxExportOptions?)"/>
-    public void ExportOnnx(Stream stream, OnnxExportOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        options ??= new OnnxExportOptions();
-        options.Validate();
-        OnnxModelWriter.Write(VaeOnnxExport.Build(this, options), stream);
-    }
+    public void ExportOnnx(Stream stream, OnnxExportOptions? options = null) =>
+        OnnxModelWriter.Write(stream, options, checkedOptions => VaeOnnxExport.Build(this, checkedOptions));
 
     public void Dispose() => _backend.Dispose();
 

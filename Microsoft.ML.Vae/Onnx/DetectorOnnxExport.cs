@@ -7,7 +7,7 @@ namespace Microsoft.ML.Vae.Onnx;
 /// <summary>
 /// The graph of <see cref="VaeAnomalyDetector.ExportOnnx(Stream, OnnxExportOptions?)"/>: the detector's feature
 /// scaling, each member's score as <see cref="AnomalyScorer"/> computes it, the ensemble's standardised mean and the
-/// verdict against an overridable threshold. Scores use the detector's own K and seed (its threshold was calibrated
+/// verdict against the threshold, a named constant that VaeAnomalyDetector.ChangeOnnxThreshold rewrites. Scores use the detector's own K and seed (its threshold was calibrated
 /// with them); double precision where the library computes in double.
 /// </summary>
 internal static class DetectorOnnxExport
@@ -24,7 +24,7 @@ internal static class DetectorOnnxExport
         var scaled = detector.Scaler is { } scaler ? Scale(graph, scaler, io.Batch) : io.Batch;
         var scores = detector.Members.Select(member => MemberScore(graph, member, scaled, detector.EvaluationSampleCount, detector.ScoringSeed)).ToArray();
         var score = detector.Standardizations is { } standardizations ? EnsembleMean(graph, scores, standardizations) : scores[0];
-        graph.NamedScalar(options.ThresholdName, detector.Threshold, overridable: true);
+        graph.NamedScalar(options.ThresholdName, detector.Threshold);
         io.Output(options.ScoreName, score, DataType.Float);
         io.Output(options.PredictedLabelName, graph.Greater(graph.Cast(score, DataType.Double), options.ThresholdName), DataType.Bool);
         return graph.Graph;

@@ -16,8 +16,10 @@ public sealed class OnnxExportOptions
 
     /// <summary>
     /// False (default): the graph takes a batch <c>[N, F]</c> and returns per-row values with a leading N axis. True: it
-    /// takes one row <c>[F]</c> and returns scalars and vectors without the N axis, the shapes ML.NET's OnnxTransformer
-    /// maps to scalar columns (<c>Score</c>, <c>PredictedLabel</c>, <c>LogLikelihood</c>) and vectors of known size.
+    /// takes one row <c>[F]</c> and returns <c>[D]</c> and <c>[F]</c> vectors and one-value <c>[1]</c> tensors for the
+    /// per-row numbers (<c>Score</c>, <c>PredictedLabel</c>, <c>LogLikelihood</c>): the shapes ML.NET's OnnxTransformer,
+    /// which feeds one row per call, maps to known-size vector columns. (It maps a rank-0 output to a scalar column whose
+    /// getter fails on every row in ML.NET 5.0.1, so the one-value form is the one that works.)
     /// </summary>
     public bool SingleRow { get; set; }
 
@@ -43,8 +45,8 @@ public sealed class OnnxExportOptions
     public string PredictedLabelName { get; set; } = "PredictedLabel";
 
     /// <summary>
-    /// Detector exports: the threshold, a graph input with the detector's threshold as its default (an initializer of
-    /// the same name), so a caller can feed another one. Default "Threshold".
+    /// Detector exports: the name of the threshold constant (a double), which
+    /// <see cref="Anomaly.VaeAnomalyDetector.ChangeOnnxThreshold(string, double, string)"/> rewrites. Default "Threshold".
     /// </summary>
     public string ThresholdName { get; set; } = "Threshold";
 

@@ -59,13 +59,12 @@ internal sealed partial class OnnxGraphBuilder
     /// <summary>A one-element int64 vector, the form Reshape, Slice, TopK and the axes inputs take.</summary>
     public string Int64s(params long[] values) => Constant(values, values.Length);
 
-    /// <summary>A named main-graph initializer; with <paramref name="overridable"/> also a graph input, so a caller may feed another value.</summary>
-    public void NamedScalar(string name, double value, bool overridable)
+    /// <summary>A main-graph constant with a given name, for a value a later rewrite looks up (the detector's threshold).</summary>
+    public void NamedScalar(string name, double value)
     {
         var tensor = Tensor(TensorProto.Types.DataType.Double, System.Runtime.InteropServices.MemoryMarshal.AsBytes([value]), []);
         tensor.Name = name;
         Graph.Initializer.Add(tensor);
-        if (overridable) Graph.Input.Add(ValueInfo(name, TensorProto.Types.DataType.Double));
     }
 
     public void Input(string name, TensorProto.Types.DataType type, params object[] dims) => Graph.Input.Add(ValueInfo(name, type, dims));

@@ -4,8 +4,8 @@ namespace Microsoft.ML.Vae.Onnx;
 
 /// <summary>
 /// The input and outputs of an exported graph in the two shapes <see cref="OnnxExportOptions.SingleRow"/> chooses:
-/// batches <c>[N, F]</c> with a leading N on every output, or one row <c>[F]</c> with the N axis dropped. The graph
-/// in between always works on batches.
+/// batches <c>[N, F]</c> with a leading N on every output, or one row <c>[F]</c> with vectors <c>[width]</c> and
+/// per-row numbers <c>[1]</c>. The graph in between always works on batches.
 /// </summary>
 internal sealed class OnnxGraphInterface
 {
@@ -36,9 +36,9 @@ internal sealed class OnnxGraphInterface
     {
         if (_singleRow)
         {
-            _graph.Rename(_graph.Squeeze(value, 0), name);
-            if (width is { } w) _graph.Output(name, type, w);
-            else _graph.Output(name, type);
+            // A batch of one: a per-row number is already [1]; a vector drops the batch axis.
+            _graph.Rename(width is null ? value : _graph.Squeeze(value, 0), name);
+            _graph.Output(name, type, width ?? 1);
         }
         else
         {

@@ -12,8 +12,13 @@ internal static class OnnxModelWriter
     /// </summary>
     public const long IrVersion = 8, Opset = 17;
 
-    public static void Write(GraphProto graph, Stream stream)
+    /// <summary>Checks <paramref name="options"/> (the defaults when null), builds the graph and writes the model.</summary>
+    public static void Write(Stream stream, OnnxExportOptions? options, Func<OnnxExportOptions, GraphProto> build)
     {
+        ArgumentNullException.ThrowIfNull(stream);
+        options ??= new OnnxExportOptions();
+        options.Validate();
+        var graph = build(options);
         var model = new ModelProto
         {
             IrVersion = IrVersion,

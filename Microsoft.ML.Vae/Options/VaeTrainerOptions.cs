@@ -101,7 +101,10 @@ public sealed class VaeTrainerOptions
     /// <summary>libtorch engine: "cpu", "cuda", "cuda:N", or null to pick CUDA when available and fall back to CPU.</summary>
     public string? Device { get; set; }
 
-    /// <summary>libtorch engine: with an automatic or CUDA device, fail instead of falling back to CPU. Default true (fallback allowed).</summary>
+    /// <summary>
+    /// libtorch engine: true (default) runs on the CPU when the CUDA device is unavailable, and on the managed engine when
+    /// the shim or libtorch cannot be loaded (the model's EngineName says why); false makes both an error.
+    /// </summary>
     public bool FallbackToCpu { get; set; } = true;
 
     /// <summary>More workers than this only multiply the per-thread buffers.</summary>

@@ -5,7 +5,7 @@
 //     [--score LatentNeighbourDistance|LikelihoodAndLatentDistance|NegativeLogLikelihood|LikelihoodRatio] [--data FOLDER] [--out out/FashionMnistAnomaly]
 using FashionMnistAnomaly;
 using Microsoft.ML.Vae.Anomaly;
-using Microsoft.ML.Vae.Data;
+using Microsoft.ML.Vae.Datasets;
 using Microsoft.ML.Vae.Reports;
 using Microsoft.ML.Vae.Samples;
 using Spectre.Console;

@@ -7,7 +7,7 @@ using System.Globalization;
 using System.Text;
 using FashionMnistEmbeddings;
 using Microsoft.ML.Vae;
-using Microsoft.ML.Vae.Data;
+using Microsoft.ML.Vae.Datasets;
 using Microsoft.ML.Vae.Reports;
 using Microsoft.ML.Vae.Samples;
 using Spectre.Console;

@@ -1,33 +1,22 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
-using Microsoft.ML.Vae.MLNet;
 
 namespace MLNetPipeline;
 
+/// <summary>Uses the saved model with ML.NET alone: nothing here calls Microsoft.ML.Vae.</summary>
 public static partial class MLModel
 {
-    public const string PreparationFile = "MLModel.preparation.zip";
-    public const string VaeFile = "MLModel.vae.bin";
+    /// <summary>The model file; set before the first Predict.</summary>
+    public static string ModelPath { get; set; } = Path.GetFullPath("model.zip");
 
-    /// <summary>Folder the model files are read from; set before the first Predict.</summary>
-    public static string ModelFolder { get; set; } = Path.GetFullPath("model");
+    private static readonly Lazy<PredictionEngine<ModelInput, ModelOutput>> PredictEngine = new(CreatePredictEngine, true);
 
-    private static readonly Lazy<PredictionEngine<ModelInput, ModelOutput>> PredictEngine = new(() => CreatePredictEngine(ModelFolder), true);
-
-    /// <summary>Embeds one image. (A PredictionEngine is not thread-safe: use one per thread, or a PredictionEnginePool.)</summary>
+    /// <summary>Scores one reading. (A PredictionEngine is not thread-safe: use one per thread.)</summary>
     public static ModelOutput Predict(ModelInput input) => PredictEngine.Value.Predict(input);
 
-    /// <summary>Loads both saved parts and chains them back into the trained pipeline.</summary>
-    public static ITransformer Load(MLContext mlContext, string modelFolder)
-    {
-        var preparation = mlContext.Model.Load(Path.Combine(modelFolder, PreparationFile), out _);
-        var vae = VaeEmbeddingTransformer.Load(Path.Combine(modelFolder, VaeFile));
-        return new TransformerChain<ITransformer>(preparation, vae);
-    }
-
-    private static PredictionEngine<ModelInput, ModelOutput> CreatePredictEngine(string modelFolder)
+    private static PredictionEngine<ModelInput, ModelOutput> CreatePredictEngine()
     {
         var mlContext = new MLContext();
-        return mlContext.Model.CreatePredictionEngine<ModelInput, ModelOutput>(Load(mlContext, modelFolder));
+        var model = mlContext.Model.Load(ModelPath, out _);
+        return mlContext.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model);
     }
 }

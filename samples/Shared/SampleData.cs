@@ -1,4 +1,4 @@
-using Microsoft.ML.Vae.Data;
+using Microsoft.ML.Vae.Datasets;
 using Spectre.Console;
 
 namespace Microsoft.ML.Vae.Samples;

@@ -13,13 +13,14 @@ internal sealed class LibTorchBackend : IVaeBackend
     private readonly LibTorchLibrary _library;
     private readonly LibTorchModelHandle _model;
 
+    /// <param name="library">The loaded shim.</param>
     /// <param name="layout">The model's parameter layout, shared with every engine.</param>
     /// <param name="threads">libtorch's CPU threads (process-wide) when the engine runs on the CPU.</param>
     /// <param name="device">"cpu", "cuda", "cuda:N", or null for CUDA when available.</param>
     /// <param name="fallbackToCpu">Whether an unavailable CUDA device falls back to the CPU (otherwise: an exception).</param>
-    public LibTorchBackend(ParameterLayout layout, int threads, string? device, bool fallbackToCpu)
+    public LibTorchBackend(LibTorchLibrary library, ParameterLayout layout, int threads, string? device, bool fallbackToCpu)
     {
-        _library = LibTorchLibrary.Shared;
+        _library = library;
         var target = LibTorchDevice.Resolve(device, fallbackToCpu, _library.CudaDeviceCount());
         if (target.IsCpu) _library.SetThreads(Math.Max(1, threads));
         Layout = layout;

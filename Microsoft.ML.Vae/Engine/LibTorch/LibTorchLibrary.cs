@@ -67,10 +67,13 @@ internal sealed unsafe class LibTorchLibrary
     /// <summary>The libtorch version the shim was built against.</summary>
     public string TorchVersion { get; }
 
-    private static LibTorchLibrary Load()
+    private static LibTorchLibrary Load() => Load(LibTorchLocator.ShimCandidates());
+
+    /// <summary>Loads the first shim of <paramref name="shimCandidates"/> that exists (uncached: <see cref="Shared"/> is the process's one).</summary>
+    internal static LibTorchLibrary Load(IEnumerable<string> shimCandidates)
     {
         LibTorchLocator.PreloadLibTorch();
-        string path = LibTorchLocator.FindShim(LibTorchLocator.ShimCandidates());
+        string path = LibTorchLocator.FindShim(shimCandidates);
         nint library;
         try { library = NativeLibrary.Load(path); }
         catch (DllNotFoundException e)

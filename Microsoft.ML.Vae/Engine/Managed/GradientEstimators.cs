@@ -17,9 +17,6 @@ internal static class GradientEstimators
     public static bool StopsPosteriorGradient(GradientEstimator estimator) =>
         estimator is GradientEstimator.StickingTheLanding or GradientEstimator.DoublyReparameterized;
 
-    /// <summary>Whether samples are differentiated through z (all but the score function).</summary>
-    public static bool UsesPath(GradientEstimator estimator) => estimator != GradientEstimator.ScoreFunction;
-
     /// <summary>
     /// The row's bound (the decoder's objective: L_K for IWAE and PIWAE, the mean group bound for MIWAE,
     /// β·ELBO + (1 − β)·L_K for CIWAE), and the per-sample coefficients.

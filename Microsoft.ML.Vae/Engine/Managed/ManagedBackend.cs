@@ -31,8 +31,12 @@ internal sealed partial class ManagedBackend : IVaeBackend
         StraightThrough,
     }
 
-    public ManagedBackend(ParameterLayout layout, int threads)
+    /// <param name="layout">The model's parameter layout.</param>
+    /// <param name="threads">Threads of the GEMM and the optimizer.</param>
+    /// <param name="note">Why this engine runs instead of the one asked for (a fallback), shown in <see cref="Name"/>.</param>
+    public ManagedBackend(ParameterLayout layout, int threads, string? note = null)
     {
+        Name = note is null ? "managed" : $"managed ({note})";
         Layout = layout;
         _threads = Math.Max(1, threads);
         _parameters = new float[layout.Count];
@@ -41,7 +45,7 @@ internal sealed partial class ManagedBackend : IVaeBackend
         _likelihood = new ObservationLikelihood(layout, _parameters);
     }
 
-    public string Name => "managed";
+    public string Name { get; }
 
     public ParameterLayout Layout { get; }
 
@@ -141,7 +145,7 @@ internal sealed partial class ManagedBackend : IVaeBackend
         {
             Forward(ws, x, rows, noise, sampleCount, needGradient: true, sampling, objective.Temperature);
             Bounds(ws, rows, sampleCount, objective, rowBounds, gradientScale: 1f / rows);
-            Backward(ws, rows, sampleCount, objective, sampling, gradientScale: 1f / rows, _gradient);
+            Backward(ws, rows, sampleCount, objective, gradientScale: 1f / rows, _gradient);
         }
         finally { _workspaces.Add(ws); }
     }
@@ -341,7 +345,7 @@ internal sealed partial class ManagedBackend : IVaeBackend
         return kl;
     }
 
-    private void Backward(Workspace ws, int rows, int k, in ObjectiveSettings objective, LatentSampling sampling, float gradientScale, float[] gradient)
+    private void Backward(Workspace ws, int rows, int k, in ObjectiveSettings objective, float gradientScale, float[] gradient)
     {
         int sampleRows = rows * k;
         Array.Clear(gradient);

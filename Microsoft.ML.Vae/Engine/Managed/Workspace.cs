@@ -42,8 +42,6 @@ internal sealed class Workspace
     public float[] Hard = [];           // categorical latents: one-hot samples
     public float[] Relaxed = [];        // categorical latents: Gumbel-Softmax samples
     public float[] ScaledGradient = []; // a layer's output gradient scaled per row, for its weight gradient
-    public float[] ComponentMeanGradient = [];
-    public float[] ComponentLogVarianceGradient = [];
     public float[] MeanGradient = [];
     public float[] LogVarianceGradient = [];
     public float[] GradientA = [];

@@ -11,7 +11,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.ML.Vae;
 using Microsoft.ML.Vae.Anomaly;
-using Microsoft.ML.Vae.Data;
+using Microsoft.ML.Vae.Datasets;
 
 var arguments = BenchArguments.Parse(args);
 var data = FashionMnist.Load(arguments.DataFolder);

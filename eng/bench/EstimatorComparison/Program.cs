@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.Vae;
-using Microsoft.ML.Vae.Data;
+using Microsoft.ML.Vae.Datasets;
 using Microsoft.ML.Vae.Diagnostics;
 
 // Trains the same 784-200-200-50 tanh Bernoulli model on Fashion-MNIST with each objective, estimator and prior under

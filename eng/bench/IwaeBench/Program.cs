@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.Vae;
-using Microsoft.ML.Vae.Data;
+using Microsoft.ML.Vae.Datasets;
 
 // Times the Burda et al. one-layer IWAE (784-200-200-50 tanh, Bernoulli, batch 100, Adam lr 1e-3 eps 1e-4) on
 // Fashion-MNIST: ms per training batch at each K, and the K=5000 log-likelihood of the first test images.
@@ -24,6 +24,11 @@ const int batchSize = 100, warmupBatches = 5;
 var data = FashionMnist.Load(arguments.GetValueOrDefault("data"), maxTrain: (batches + warmupBatches) * batchSize, maxTest: evalRows);
 var modelOptions = new VaeModelOptions { HiddenSizes = [200, 200], LatentSize = 50, Activation = Activation.Tanh, Decoder = DecoderKind.Bernoulli };
 var results = new Dictionary<string, double>();
+double peak = PeakFlops.Measure(threads > 0 ? threads : Environment.ProcessorCount);
+results["peak_gflops"] = peak / 1e9;
+Console.WriteLine($"measured fp32 FMA peak {peak / 1e9:F0} GFLOP/s");
+// A training step is about 3x its forward pass (forward, and two products per layer backward).
+double encoderFlops = PeakFlops.DenseForward([784, 200, 200, 100]), decoderFlops = PeakFlops.DenseForward([50, 200, 200, 784]);
 VaeModel? model = null;
 foreach (int k in ks)
 {
@@ -40,7 +45,9 @@ foreach (int k in ks)
     double median = perBatch[perBatch.Length / 2];
     results[$"k{k}_ms"] = median;
     results[$"k{k}_mean_ms"] = mean;
-    Console.WriteLine($"train K={k,-3} median {median,8:F2} ms/batch, mean {mean,8:F2}");
+    double bound = 3 * batchSize * (encoderFlops + k * decoderFlops) / peak * 1e3;
+    results[$"k{k}_bound_ms"] = bound;
+    Console.WriteLine($"train K={k,-3} median {median,8:F2} ms/batch, mean {mean,8:F2}; FLOP-time bound {bound:F2} ms ({median / bound:F2}x)");
 }
 if (evalRows > 0 && model is not null)
 {
@@ -53,7 +60,9 @@ if (evalRows > 0 && model is not null)
     else model.LogLikelihood(test.Values, test.Rows, ll, evalK, sharedNoise: evalMode == "shared");
     results["eval_seconds"] = clock.Elapsed.TotalSeconds;
     results["eval_mean_log_likelihood"] = ll.Average(v => (double)v);
-    Console.WriteLine($"eval K={evalK} of {test.Rows} images ({evalMode}): {results["eval_seconds"]:F2} s");
+    double evalBound = test.Rows * (encoderFlops + (double)evalK * decoderFlops) / peak;
+    results["eval_bound_seconds"] = evalBound;
+    Console.WriteLine($"eval K={evalK} of {test.Rows} images ({evalMode}): {results["eval_seconds"]:F2} s; FLOP-time bound {evalBound:F2} s ({results["eval_seconds"] / evalBound:F2}x)");
 }
 if (arguments.TryGetValue("json", out var jsonPath))
 {

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Microsoft.ML.Vae;
-using Microsoft.ML.Vae.Data;
+using Microsoft.ML.Vae.Datasets;
 using Microsoft.ML.Vae.Onnx;
 
 // The exported graph in ONNX Runtime (CPU) against the managed engine on the same model and rows: the K-sample
@@ -24,7 +24,14 @@ using var model = arguments.TryGetValue("model", out var modelPath) ? VaeModel.L
 var test = data.Test.Images;
 var evalValues = test.Values[..(evalRows * test.Columns)];
 var embedValues = Enumerable.Range(0, (embedRows + test.Rows - 1) / test.Rows).SelectMany(_ => test.Values).Take(embedRows * test.Columns).ToArray();
-Console.WriteLine($"model {model.InputSize}-{string.Join("-", model.Options.HiddenSizes)}-{model.LatentSize}, {threads} threads, best of {repeats}, machine: {Environment.ProcessorCount} logical cores");
+double peak = PeakFlops.Measure(threads);
+Console.WriteLine($"model {model.InputSize}-{string.Join("-", model.Options.HiddenSizes)}-{model.LatentSize}, {threads} threads, best of {repeats}, " +
+    $"machine: {Environment.ProcessorCount} logical cores, measured fp32 FMA peak {peak / 1e9:F0} GFLOP/s");
+// FLOPs: the encoder once per row, the decoder once per sample row (the likelihood's own work is not counted).
+double encoderFlops = PeakFlops.DenseForward([model.InputSize, .. model.Options.HiddenSizes, 2 * model.LatentSize]);
+double decoderFlops = PeakFlops.DenseForward([model.LatentSize, .. model.Options.DecoderHiddenSizes ?? model.Options.HiddenSizes.Reverse().ToArray(), model.InputSize]);
+double evalBound = (evalRows * encoderFlops + (double)evalRows * evalK * decoderFlops) / peak;
+double embedBound = embedRows * encoderFlops / peak;
 
 using var stream = new MemoryStream();
 var clock = Stopwatch.StartNew();
@@ -38,14 +45,15 @@ double managedEval = Best(() => model.LogLikelihood(evalValues, evalRows, manage
 float[] onnxLogLikelihood = [];
 double onnxEval = Best(() => onnxLogLikelihood = Run(session, evalValues, evalRows, "LogLikelihood"));
 double largestDifference = managedLogLikelihood.Zip(onnxLogLikelihood, (a, b) => Math.Abs(a - b) / Math.Abs(a)).Max();
-Console.WriteLine($"log-likelihood K={evalK} of {evalRows} images: managed {managedEval:F2} s, ONNX Runtime {onnxEval:F2} s ({onnxEval / managedEval:F2}x); " +
-    $"mean {managedLogLikelihood.Average():F3} vs {onnxLogLikelihood.Average():F3} nats, largest relative difference {largestDifference:E1}");
+Console.WriteLine($"log-likelihood K={evalK} of {evalRows} images: managed {managedEval:F2} s ({managedEval / evalBound:F2}x the FLOP-time bound {evalBound:F2} s), " +
+    $"ONNX Runtime {onnxEval:F2} s ({onnxEval / evalBound:F2}x the bound, {onnxEval / managedEval:F2}x managed); mean {managedLogLikelihood.Average():F3} vs {onnxLogLikelihood.Average():F3} nats, largest relative difference {largestDifference:E1}");
 
 var mean = new float[embedRows * model.LatentSize];
 var logVariance = new float[mean.Length];
 double managedEmbed = Best(() => model.Embed(embedValues, embedRows, mean, logVariance));
 double onnxEmbed = Best(() => Run(session, embedValues, embedRows, "Embedding"));
-Console.WriteLine($"embedding of {embedRows} rows: managed {managedEmbed * 1e3:F1} ms, ONNX Runtime {onnxEmbed * 1e3:F1} ms ({onnxEmbed / managedEmbed:F2}x)");
+Console.WriteLine($"embedding of {embedRows} rows: managed {managedEmbed * 1e3:F1} ms ({managedEmbed / embedBound:F2}x the bound {embedBound * 1e3:F1} ms), " +
+    $"ONNX Runtime {onnxEmbed * 1e3:F1} ms ({onnxEmbed / embedBound:F2}x the bound, {onnxEmbed / managedEmbed:F2}x managed)");
 
 double Best(Action action)
 {

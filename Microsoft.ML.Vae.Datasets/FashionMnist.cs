@@ -1,4 +1,4 @@
-namespace Microsoft.ML.Vae.Data;
+namespace Microsoft.ML.Vae.Datasets;
 
 /// <summary>One split of Fashion-MNIST: images as rows of grey values in [0, 1] and their class labels (0-9).</summary>
 public sealed record LabeledImages(FeatureMatrix Images, byte[] Labels);
