@@ -53,4 +53,22 @@ public sealed class AtomicFileTests
         }
         finally { Directory.Delete(folder, recursive: true); }
     }
+
+    [TestMethod]
+    public void ASecondSaveReplacesTheFirstAndBadTargetsAreNamed()
+    {
+        string folder = NewFolder();
+        try
+        {
+            string path = Path.Combine(folder, "twice.vae");
+            WriteText(path, "first");
+            WriteText(path, "second");
+            Assert.AreEqual("second", File.ReadAllText(path));
+            StringAssert.Contains(Assert.ThrowsExactly<IOException>(() => WriteText(folder, "x")).Message, "that is a folder");
+            StringAssert.Contains(Assert.ThrowsExactly<DirectoryNotFoundException>(() => WriteText(Path.Combine(folder, "no", "f.vae"), "x")).Message, "does not exist");
+            Assert.ThrowsExactly<ArgumentException>(() => WriteText("", "x"));
+            CollectionAssert.AreEqual(new[] { "twice.vae" }, Directory.GetFiles(folder).Select(Path.GetFileName).ToArray());
+        }
+        finally { Directory.Delete(folder, recursive: true); }
+    }
 }

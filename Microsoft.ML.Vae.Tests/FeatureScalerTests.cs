@@ -50,6 +50,37 @@ public sealed class FeatureScalerTests
         CollectionAssert.AreEqual(new[] { 1f, 1f }, loaded.Apply(Data).Values[8..]);
     }
 
+    [TestMethod]
+    public void DamagedScalingsAreRejected()
+    {
+        string Error(int kind, int columns, int valuesWritten)
+        {
+            using var stream = new MemoryStream();
+            using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+            {
+                writer.Write(kind);
+                writer.Write(false);
+                writer.Write(columns);
+                for (int i = 0; i < valuesWritten; i++) writer.Write(1f);
+            }
+            stream.Position = 0;
+            return Assert.ThrowsExactly<InvalidDataException>(() => FeatureScaler.Read(new BinaryReader(stream))).Message;
+        }
+        StringAssert.Contains(Error(99, 1, 2), "unknown feature scaling (99)");
+        StringAssert.Contains(Error((int)FeatureScaling.MinMax, 0, 0), "lists 0 features");
+        StringAssert.Contains(Error((int)FeatureScaling.MinMax, 3, 5), "3 scaled features but holds only 20 more bytes");
+    }
+
+    [TestMethod]
+    public void TheThresholdIsTheUpperQuantileAndTheFractionMustLieStrictlyBetweenZeroAndOne()
+    {
+        float[] scores = [5, 1, 9, 3, 7, 2, 8, 4, 10, 6];
+        Assert.AreEqual(8, ThresholdCalibration.UpperQuantile(scores, 0.2)); // two of ten above it
+        Assert.AreEqual(10, ThresholdCalibration.UpperQuantile(scores, 0.05)); // ⌊0.5⌋ = none above it
+        foreach (double fraction in new[] { 0, 1, -0.1, 1.5, double.NaN })
+            Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ThresholdCalibration.UpperQuantile(scores, fraction), $"fraction {fraction}");
+    }
+
     private sealed class ToleranceComparer(float tolerance) : System.Collections.IComparer
     {
         public int Compare(object? a, object? b) => Math.Abs((float)a! - (float)b!) <= tolerance ? 0 : 1;

@@ -50,4 +50,42 @@ public sealed class LimitTests
         Assert.AreEqual(nameof(VaeModelOptions.PseudoInputCount),
             Assert.ThrowsExactly<ArgumentException>(() => TrainingMemory.Check(vamp, 20, 5, sixteenGigabytes)).ParamName);
     }
+
+    [TestMethod]
+    public void TheEstimateFollowsItsStatedFormulaAndNamesTheLargestTerm()
+    {
+        // README: 4 bytes × (2 × (decoder widths + features) + 6 × latent + 2 × pseudo-inputs) per sample row, the
+        // encoder's 4 × 2 × (encoder widths + features + 2 × latent) per data row and pseudo-input, 24 bytes per parameter.
+        var layout = new ParameterLayout(new VaeModelOptions { HiddenSizes = [30, 20], LatentSize = 5 }, 10);
+        Assert.AreEqual(4.0 * (2 * (20 + 30 + 10) + 6 * 5 + 2 * 1), TrainingMemory.BytesPerSampleRow(layout));
+        Assert.AreEqual(7 * 3 * TrainingMemory.BytesPerSampleRow(layout) + (7 + 1) * 8.0 * (30 + 20 + 10 + 2 * 5) + 24.0 * layout.Count,
+            TrainingMemory.Estimate(layout, 7, 3));
+        var vamp = new ParameterLayout(new VaeModelOptions { HiddenSizes = [30, 20], LatentSize = 5, Prior = PriorKind.Vamp, PseudoInputCount = 200 }, 10);
+        Assert.AreEqual(4.0 * (2 * (20 + 30 + 10) + 6 * 5 + 2 * 200), TrainingMemory.BytesPerSampleRow(vamp));
+        Assert.AreEqual(7 * 3 * TrainingMemory.BytesPerSampleRow(vamp) + (7 + 200) * 8.0 * (30 + 20 + 10 + 2 * 5) + 24.0 * vamp.Count,
+            TrainingMemory.Estimate(vamp, 7, 3));
+
+        string Refused(ParameterLayout l, int batch, int k, long available, string option, string size)
+        {
+            var e = Assert.ThrowsExactly<ArgumentException>(() => TrainingMemory.Check(l, batch, k, available));
+            Assert.AreEqual(option, e.ParamName);
+            StringAssert.Contains(e.Message, size);
+            return e.Message;
+        }
+        double estimate = TrainingMemory.Estimate(layout, 1000, 10);
+        Refused(layout, 1000, 10, 1000, nameof(VaeTrainerOptions.BatchSize), $"{estimate / 1e6:G3} MB");
+        Refused(layout, 10, 1000, 1000, nameof(VaeTrainerOptions.SampleCount), $"{TrainingMemory.Estimate(layout, 10, 1000) / 1e6:G3} MB");
+        Refused(layout, 1, 1, 10, nameof(VaeModelOptions.HiddenSizes), $"{TrainingMemory.Estimate(layout, 1, 1) / 1e3:G3} KB");
+        Refused(vamp, 100, 100, 1000, nameof(VaeModelOptions.PseudoInputCount), $"{TrainingMemory.Estimate(vamp, 100, 100) / 1e6:G3} MB");
+        Refused(layout, 1000, 10000, 1L << 20, nameof(VaeTrainerOptions.SampleCount), $"{TrainingMemory.Estimate(layout, 1000, 10000) / 1e9:G3} GB");
+        // At exactly 90% of what is available the run is allowed; a byte less and it is not.
+        long enough = (long)Math.Ceiling(estimate / 0.9);
+        TrainingMemory.Check(layout, 1000, 10, enough);
+        Assert.ThrowsExactly<ArgumentException>(() => TrainingMemory.Check(layout, 1000, 10, (long)(estimate / 0.9) - 1));
+        // One array holds at most Array.MaxLength values, whatever the memory.
+        int k = (int)(Array.MaxLength / (100.0 * 30)) + 1;
+        var e = Assert.ThrowsExactly<ArgumentException>(() => TrainingMemory.Check(layout, 100, k, long.MaxValue));
+        StringAssert.Contains(e.Message, "one array holds");
+        TrainingMemory.Check(layout, 100, k - 1, long.MaxValue);
+    }
 }
