@@ -49,30 +49,45 @@ internal sealed record DetectorSettings(string Label, VaeAnomalyDetectorOptions 
             int equals = pair.IndexOf('=');
             if (equals < 1) throw new ArgumentException($"Detector setting '{pair}' in '{text}' is not key=value.");
             string key = pair[..equals], value = pair[(equals + 1)..];
-            switch (key)
+            bool known;
+            try
             {
-                case "decoder": options.Model.Decoder = Enum.Parse<DecoderKind>(value, ignoreCase: true); break;
-                case "learn-variance": options.Model.LearnDecoderVariance = bool.Parse(value); break;
-                case "variance": options.Model.DecoderVariance = float.Parse(value, CultureInfo.InvariantCulture); break;
-                case "scaling": options.FeatureScaling = Enum.Parse<FeatureScaling>(value, ignoreCase: true); break;
-                case "score": options.Score = Enum.Parse<AnomalyScoreKind>(value, ignoreCase: true); break;
-                case "latent": options.Model.LatentSize = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "hidden": options.Model.HiddenSizes = value.Split('x').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); break;
-                case "epochs": options.Trainer.Epochs = int.Parse(value, CultureInfo.InvariantCulture); targetSteps = null; break;
-                case "train-k": options.Trainer.SampleCount = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "eval-k": options.EvaluationSampleCount = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "ensemble": options.EnsembleSize = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "lr": options.Trainer.LearningRate = float.Parse(value, CultureInfo.InvariantCulture); break;
-                case "batch": options.Trainer.BatchSize = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "init": options.Trainer.Initialization = Enum.Parse<WeightInitialization>(value, ignoreCase: true); break;
-                case "neighbours": options.NeighbourCount = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "kl": options.Trainer.AnalyticKl = bool.Parse(value); break;
-                case "steps": targetSteps = int.Parse(value, CultureInfo.InvariantCulture); break;
-                default: throw new ArgumentException($"Unknown detector setting '{key}' in '{text}'; see DetectorSettings.cs for the keys.");
+                known = Apply(options, key, value, ref targetSteps);
             }
+            catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+            {
+                throw new ArgumentException($"Detector setting '{pair}' in '{text}': '{value}' is not a valid value for {key}.");
+            }
+            if (!known) throw new ArgumentException($"Unknown detector setting '{key}' in '{text}'; see DetectorSettings.cs for the keys.");
         }
         options.Validate();
         return new DetectorSettings(text.Length == 0 ? "recommended" : text, options, targetSteps);
+    }
+
+    /// <summary>Applies one setting; false when <paramref name="key"/> is not a known setting.</summary>
+    private static bool Apply(VaeAnomalyDetectorOptions options, string key, string value, ref int? targetSteps)
+    {
+        switch (key)
+        {
+            case "decoder": options.Model.Decoder = Enum.Parse<DecoderKind>(value, ignoreCase: true); return true;
+            case "learn-variance": options.Model.LearnDecoderVariance = bool.Parse(value); return true;
+            case "variance": options.Model.DecoderVariance = float.Parse(value, CultureInfo.InvariantCulture); return true;
+            case "scaling": options.FeatureScaling = Enum.Parse<FeatureScaling>(value, ignoreCase: true); return true;
+            case "score": options.Score = Enum.Parse<AnomalyScoreKind>(value, ignoreCase: true); return true;
+            case "latent": options.Model.LatentSize = int.Parse(value, CultureInfo.InvariantCulture); return true;
+            case "hidden": options.Model.HiddenSizes = value.Split('x').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); return true;
+            case "epochs": options.Trainer.Epochs = int.Parse(value, CultureInfo.InvariantCulture); targetSteps = null; return true;
+            case "train-k": options.Trainer.SampleCount = int.Parse(value, CultureInfo.InvariantCulture); return true;
+            case "eval-k": options.EvaluationSampleCount = int.Parse(value, CultureInfo.InvariantCulture); return true;
+            case "ensemble": options.EnsembleSize = int.Parse(value, CultureInfo.InvariantCulture); return true;
+            case "lr": options.Trainer.LearningRate = float.Parse(value, CultureInfo.InvariantCulture); return true;
+            case "batch": options.Trainer.BatchSize = int.Parse(value, CultureInfo.InvariantCulture); return true;
+            case "init": options.Trainer.Initialization = Enum.Parse<WeightInitialization>(value, ignoreCase: true); return true;
+            case "neighbours": options.NeighbourCount = int.Parse(value, CultureInfo.InvariantCulture); return true;
+            case "kl": options.Trainer.AnalyticKl = bool.Parse(value); return true;
+            case "steps": targetSteps = int.Parse(value, CultureInfo.InvariantCulture); return true;
+            default: return false;
+        }
     }
 
     /// <summary>The same settings with the trainer seed of one benchmark repetition, and the epochs for the data's size.</summary>

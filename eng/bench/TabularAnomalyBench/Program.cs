@@ -10,12 +10,21 @@
 // Each --candidate is one detector configuration (DetectorSettings.cs): "" is the recommended one, "core" the core
 // defaults (with MinMax scaling), "latent=4,epochs=10" the recommended one with those changes. Default: "core" and "".
 using System.Diagnostics;
-using System.Globalization;
 using Microsoft.ML.Vae;
 using Microsoft.ML.Vae.Anomaly;
 using Microsoft.ML.Vae.TabularAnomalyBench;
 
-var arguments = BenchArguments.Parse(args);
+BenchArguments arguments;
+try
+{
+    arguments = BenchArguments.Parse(args);
+}
+catch (ArgumentException e)
+{
+    // Option mistakes (and invalid detector options, whose Validate names the option) as one line, without a stack trace.
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
 Console.WriteLine($"{Environment.ProcessorCount} cores; {arguments}");
 var results = new BenchResults();
 foreach (var name in arguments.DataSets)
@@ -64,43 +73,11 @@ if (arguments.OutputFile is { } output)
     File.WriteAllText(output, $"Command: {arguments}\n\n{report}");
     Console.WriteLine($"Written to {output}");
 }
+return 0;
 
 static (float[] Scores, double Seconds) Timed(Func<float[]> score)
 {
     var clock = Stopwatch.StartNew();
     var scores = score();
     return (scores, clock.Elapsed.TotalSeconds);
-}
-
-/// <summary>Command-line settings of the benchmark.</summary>
-internal sealed record BenchArguments(string[] DataSets, int[] Seeds, int Rows, int TestNormalRows, int AnomaliesPerKind, DetectorSettings[] Candidates, string? OutputFile, string[] CandidateTexts, bool Oracle = true)
-{
-    public static BenchArguments Parse(string[] args)
-    {
-        var result = new BenchArguments([.. SyntheticData.Names, "pump"], [1, 2, 3], 4000, 2000, 100, [], null, []);
-        var candidates = new List<string>();
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-            int[] Integers() => Value().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-            switch (args[i])
-            {
-                case "--datasets": result = result with { DataSets = Value().Split(',') }; break;
-                case "--seeds": result = result with { Seeds = Integers() }; break;
-                case "--rows": result = result with { Rows = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
-                case "--test-normal": result = result with { TestNormalRows = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
-                case "--anomalies": result = result with { AnomaliesPerKind = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
-                case "--candidate": candidates.Add(Value()); break;
-                case "--out": result = result with { OutputFile = Value() }; break;
-                case "--oracle": result = result with { Oracle = bool.Parse(Value()) }; break;
-                default: throw new ArgumentException($"Unknown option {args[i]}; see the comment at the top of Program.cs.");
-            }
-        }
-        if (candidates.Count == 0) candidates = ["core", ""];
-        return result with { Candidates = candidates.Select(DetectorSettings.Parse).ToArray(), CandidateTexts = candidates.ToArray() };
-    }
-
-    public override string ToString() =>
-        $"--datasets {string.Join(",", DataSets)} --seeds {string.Join(",", Seeds)} --rows {Rows} --test-normal {TestNormalRows} --anomalies {AnomaliesPerKind} " + (Oracle ? "" : "--oracle false ") +
-        string.Join(" ", CandidateTexts.Select(c => $"--candidate \"{c}\""));
 }
