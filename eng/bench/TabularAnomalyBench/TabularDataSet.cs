@@ -2,8 +2,8 @@ namespace Microsoft.ML.Vae.TabularAnomalyBench;
 
 /// <summary>
 /// One benchmark data set: normal training rows, and test rows labelled normal or with the kind of anomaly they are.
-/// <paramref name="Rank"/> is the number of principal components the PCA baselines get: the dimension of the
-/// noise-free signal's linear span where the generator knows it.
+/// <paramref name="Rank"/> is the number of principal components the PCA baselines get: the number of hidden drivers
+/// the generator uses (for the hourly set the hour, the daily cycle's sine and cosine, and the load).
 /// </summary>
 internal sealed record TabularDataSet(string Name, string Description, FeatureMatrix Train, FeatureMatrix Test, string[] TestKinds, int Rank)
 {
