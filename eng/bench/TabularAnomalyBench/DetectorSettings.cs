@@ -5,45 +5,21 @@ namespace Microsoft.ML.Vae.TabularAnomalyBench;
 
 /// <summary>
 /// One IWAE detector configuration to benchmark, written as <c>key=value</c> pairs separated by commas, applied on top
-/// of the recommended tabular settings (<see cref="Recommended"/>), or on top of the core's
+/// of the recommended tabular settings (<see cref="VaeAnomalyDetectorOptions.ForTabularData"/>), or on top of the core's
 /// <see cref="VaeAnomalyDetectorOptions"/> defaults when the text starts with <c>core</c>.
-/// The recommended epochs follow the data's size (<see cref="EpochsFor"/> with <see cref="RecommendedTargetSteps"/>);
+/// The recommended epochs follow the data's size (<see cref="VaeAnomalyDetectorOptions.TrainingSteps"/>);
 /// <c>epochs=N</c> fixes them instead. Keys: decoder, learn-variance, variance, scaling, score, latent, hidden (e.g. 64x32), epochs, train-k, eval-k,
-/// ensemble, lr, batch, init, neighbours, kl, steps (sets the epochs per data set by <see cref="EpochsFor"/>).
+/// ensemble, lr, batch, init, neighbours, kl, steps (sets TrainingSteps).
 /// </summary>
-internal sealed record DetectorSettings(string Label, VaeAnomalyDetectorOptions Options, int? TargetSteps)
+internal sealed record DetectorSettings(string Label, VaeAnomalyDetectorOptions Options)
 {
-    /// <summary>Epoch bounds of <see cref="EpochsFor"/>: at least a few passes over large data, at most a few seconds on small data.</summary>
-    public const int MinimumEpochs = 10, MaximumEpochs = 200;
-
-    /// <summary>Optimiser steps the recommended settings aim for (the learned decoder variance needs about this many to settle).</summary>
-    public const int RecommendedTargetSteps = 2000;
-
-    /// <summary>
-    /// The epochs that give about <paramref name="targetSteps"/> optimiser steps on <paramref name="trainingRows"/>
-    /// rows, within [<see cref="MinimumEpochs"/>, <see cref="MaximumEpochs"/>].
-    /// </summary>
-    public static int EpochsFor(int targetSteps, int batchSize, int trainingRows) =>
-        Math.Clamp((int)Math.Ceiling(targetSteps * (double)batchSize / trainingRows), MinimumEpochs, MaximumEpochs);
-
-    /// <summary>The settings this benchmark recommends as the defaults for tabular data (docs/tabular-anomaly.md).</summary>
-    public static VaeAnomalyDetectorOptions Recommended() => new()
-    {
-        Model = new VaeModelOptions { HiddenSizes = [64, 64], LatentSize = 16, Decoder = DecoderKind.Gaussian, LearnDecoderVariance = true, DecoderVariance = 1f },
-        Trainer = new VaeTrainerOptions { SampleCount = 5, BatchSize = 100, LearningRate = 3e-3f },
-        FeatureScaling = FeatureScaling.Standardize,
-        Score = AnomalyScoreKind.NegativeLogLikelihood,
-        EvaluationSampleCount = 100,
-    };
-
     public static DetectorSettings Parse(string text)
     {
         var pairs = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
         bool fromCore = pairs.Count > 0 && pairs[0] == "core";
         if (fromCore) pairs.RemoveAt(0);
         // The core defaults (Bernoulli decoder, no scaling) cannot take raw sensor values; MinMax is the least change that runs.
-        var options = fromCore ? new VaeAnomalyDetectorOptions { FeatureScaling = FeatureScaling.MinMax } : Recommended();
-        int? targetSteps = fromCore ? null : RecommendedTargetSteps;
+        var options = fromCore ? new VaeAnomalyDetectorOptions { FeatureScaling = FeatureScaling.MinMax } : VaeAnomalyDetectorOptions.ForTabularData();
         foreach (var pair in pairs)
         {
             int equals = pair.IndexOf('=');
@@ -52,7 +28,7 @@ internal sealed record DetectorSettings(string Label, VaeAnomalyDetectorOptions 
             bool known;
             try
             {
-                known = Apply(options, key, value, ref targetSteps);
+                known = Apply(options, key, value);
             }
             catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
             {
@@ -61,11 +37,11 @@ internal sealed record DetectorSettings(string Label, VaeAnomalyDetectorOptions 
             if (!known) throw new ArgumentException($"Unknown detector setting '{key}' in '{text}'; see DetectorSettings.cs for the keys.");
         }
         options.Validate();
-        return new DetectorSettings(text.Length == 0 ? "recommended" : text, options, targetSteps);
+        return new DetectorSettings(text.Length == 0 ? "recommended" : text, options);
     }
 
     /// <summary>Applies one setting; false when <paramref name="key"/> is not a known setting.</summary>
-    private static bool Apply(VaeAnomalyDetectorOptions options, string key, string value, ref int? targetSteps)
+    private static bool Apply(VaeAnomalyDetectorOptions options, string key, string value)
     {
         switch (key)
         {
@@ -76,7 +52,7 @@ internal sealed record DetectorSettings(string Label, VaeAnomalyDetectorOptions 
             case "score": options.Score = Enum.Parse<AnomalyScoreKind>(value, ignoreCase: true); return true;
             case "latent": options.Model.LatentSize = int.Parse(value, CultureInfo.InvariantCulture); return true;
             case "hidden": options.Model.HiddenSizes = value.Split('x').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); return true;
-            case "epochs": options.Trainer.Epochs = int.Parse(value, CultureInfo.InvariantCulture); targetSteps = null; return true;
+            case "epochs": options.Trainer.Epochs = int.Parse(value, CultureInfo.InvariantCulture); options.TrainingSteps = null; return true;
             case "train-k": options.Trainer.SampleCount = int.Parse(value, CultureInfo.InvariantCulture); return true;
             case "eval-k": options.EvaluationSampleCount = int.Parse(value, CultureInfo.InvariantCulture); return true;
             case "ensemble": options.EnsembleSize = int.Parse(value, CultureInfo.InvariantCulture); return true;
@@ -85,18 +61,16 @@ internal sealed record DetectorSettings(string Label, VaeAnomalyDetectorOptions 
             case "init": options.Trainer.Initialization = Enum.Parse<WeightInitialization>(value, ignoreCase: true); return true;
             case "neighbours": options.NeighbourCount = int.Parse(value, CultureInfo.InvariantCulture); return true;
             case "kl": options.Trainer.AnalyticKl = bool.Parse(value); return true;
-            case "steps": targetSteps = int.Parse(value, CultureInfo.InvariantCulture); return true;
+            case "steps": options.TrainingSteps = int.Parse(value, CultureInfo.InvariantCulture); return true;
             default: return false;
         }
     }
 
-    /// <summary>The same settings with the trainer seed of one benchmark repetition, and the epochs for the data's size.</summary>
-    public VaeAnomalyDetectorOptions ForRun(int seed, int rows)
+    /// <summary>The same settings with the trainer seed of one benchmark repetition.</summary>
+    public VaeAnomalyDetectorOptions ForRun(int seed)
     {
         var options = Options.Clone();
         options.Trainer.Seed = seed;
-        int trainingRows = rows - (int)Math.Round(rows * options.CalibrationFraction);
-        if (TargetSteps is { } steps) options.Trainer.Epochs = EpochsFor(steps, options.Trainer.BatchSize, trainingRows);
         return options;
     }
 }

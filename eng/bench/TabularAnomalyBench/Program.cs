@@ -54,7 +54,7 @@ foreach (var name in arguments.DataSets)
 
         foreach (var candidate in arguments.Candidates)
         {
-            var options = candidate.ForRun(seed, data.Train.Rows);
+            var options = candidate.ForRun(seed);
             var run = Timed(() =>
             {
                 using var detector = new VaeAnomalyTrainer(options).Fit(data.Train);
