@@ -8,6 +8,26 @@ public sealed class IwaeAnomalyDetectionTrainerTests
     private static readonly FeatureRow[] Training = TestData.Normal(200, seed: 1);
 
     [TestMethod]
+    public void TheSimpleOverloadTakesTheTabularSettingsAndFixesTheEpochsOnlyWhenAsked()
+    {
+        var automatic = IwaeAnomalyDetectionTrainer.Options.Simple("Features", latentSize: 16, epochs: 0, sampleCount: 5, falsePositiveRate: 0.05);
+        var tabular = VaeAnomalyDetectorOptions.ForTabularData();
+        Assert.AreEqual(tabular.TrainingSteps, automatic.Detector.TrainingSteps);
+        Assert.AreEqual(tabular.FeatureScaling, automatic.Detector.FeatureScaling);
+        CollectionAssert.AreEqual(tabular.Model.HiddenSizes, automatic.Detector.Model.HiddenSizes);
+        Assert.AreEqual(tabular.Trainer.LearningRate, automatic.Detector.Trainer.LearningRate);
+        Assert.AreEqual(0.05, automatic.Detector.TargetFalsePositiveRate);
+
+        var fixedEpochs = IwaeAnomalyDetectionTrainer.Options.Simple("Features", latentSize: 3, epochs: 7, sampleCount: 2, falsePositiveRate: 0.1);
+        Assert.IsNull(fixedEpochs.Detector.TrainingSteps);
+        Assert.AreEqual(7, fixedEpochs.Detector.Trainer.Epochs);
+        Assert.AreEqual(3, fixedEpochs.Detector.Model.LatentSize);
+        Assert.AreEqual(2, fixedEpochs.Detector.Trainer.SampleCount);
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new MLContext().AnomalyDetection.Trainers.Iwae(epochs: -1));
+        StringAssert.Contains(e.Message, "epochs");
+    }
+
+    [TestMethod]
     public void FitTrainsTheCoreDetectorAndScoreIsItsScore()
     {
         var mlContext = new MLContext(seed: 1);

@@ -74,17 +74,11 @@ public sealed class IwaeAnomalyDetectionTransformer : VaeTransformerBase
         var names = new OnnxColumnNames(featureColumnName);
         var options = new OnnxExportOptions
         {
-            LogLikelihoodSampleCount = detector.EvaluationSampleCount,
-            Seed = detector.ScoringSeed,
             SingleRow = true,
             InputName = featureColumnName,
             ScoreName = names.Output(IwaeAnomalyDetectionTrainer.ScoreColumnName),
             PredictedLabelName = names.Output(IwaeAnomalyDetectionTrainer.PredictedLabelColumnName),
             ThresholdName = OnnxColumnNames.Unused("Threshold"),
-            EmbeddingName = OnnxColumnNames.Unused("Embedding"),
-            EmbeddingLogVarianceName = OnnxColumnNames.Unused("EmbeddingLogVariance"),
-            LogLikelihoodName = OnnxColumnNames.Unused("LogLikelihood"),
-            ReconstructionName = OnnxColumnNames.Unused("Reconstruction"),
         };
         return OnnxScorer.Create(context, names, new VectorDataViewType(NumberDataViewType.Single, detector.InputSize),
             stream => detector.ExportOnnx(stream, options));

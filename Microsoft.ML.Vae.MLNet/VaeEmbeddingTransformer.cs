@@ -53,8 +53,7 @@ public sealed class VaeEmbeddingTransformer : VaeTransformerBase
             InputName = inputColumnName,
             EmbeddingName = names.Output(embeddingColumnName),
             LogLikelihoodName = names.Output(logLikelihoodColumnName),
-            EmbeddingLogVarianceName = OnnxColumnNames.Unused("EmbeddingLogVariance"),
-            ReconstructionName = OnnxColumnNames.Unused("Reconstruction"),
+            Outputs = OnnxOutputs.Embedding | OnnxOutputs.LogLikelihood,
         };
         return OnnxScorer.Create(context, names, new VectorDataViewType(NumberDataViewType.Single, model.InputSize),
             stream => model.ExportOnnx(stream, options));

@@ -99,6 +99,18 @@ public class AnomalyDetectorTests
     }
 
     [TestMethod]
+    [DataRow(200, 13)]   // 320 training rows, batches of 20: ceil(200·20/320) = 13 epochs
+    [DataRow(20, 10)]    // 2 epochs' worth of steps: at least 10 epochs
+    [DataRow(null, 30)]  // Trainer.Epochs as given
+    public void TrainingStepsChooseTheEpochsFromTheTrainingRows(int? steps, int expectedEpochs)
+    {
+        var options = SmallOptions();
+        options.TrainingSteps = steps;
+        using var detector = new VaeAnomalyTrainer(options).Fit(TestData.Clusters(400, Columns, 1));
+        Assert.AreEqual(expectedEpochs, detector.Model.History.Count);
+    }
+
+    [TestMethod]
     public void TheLikelihoodRatioSubtractsTheBackgroundModelsLogLikelihood()
     {
         using var detector = new VaeAnomalyTrainer(SmallOptions(AnomalyScoreKind.LikelihoodRatio)).Fit(TestData.Clusters(200, Columns, 1));

@@ -101,6 +101,22 @@ public sealed class OnnxExportTests
     }
 
     [TestMethod]
+    public void AGraphHoldsOnlyTheOutputsAskedFor()
+    {
+        // ONNX Runtime runs every node on each call, so an embedding-only graph must not hold the K-sample log-likelihood.
+        using var model = RandomModel(TestData.SmallOptions(), features: 9, seed: 8);
+        var rows = TestData.Clusters(4, 9, seed: 2);
+        using var session = new OnnxRuntimeSession(Export(model, new OnnxExportOptions { Outputs = OnnxOutputs.Embedding | OnnxOutputs.Reconstruction, EmbeddingName = "Z" }));
+        CollectionAssert.AreEquivalent(new[] { "Z", "Reconstruction" }, session.Outputs.Keys.ToArray());
+        var result = session.Run(rows.Values, rows.Rows, rows.Columns);
+        AssertClose(model.Embed(rows).Values, result["Z"], 1e-5, 0, "Embedding");
+        using var stream = new MemoryStream(Export(model, new OnnxExportOptions { Outputs = OnnxOutputs.Embedding }));
+        Assert.IsFalse(Onnx.Protos.ModelProto.Parser.ParseFrom(stream).Graph.Node.Any(n => n.OpType == "Scan"), "no log-likelihood loop");
+        // Names of outputs left out may repeat others: only the graph's own names must differ.
+        Export(model, new OnnxExportOptions { Outputs = OnnxOutputs.LogLikelihood, EmbeddingName = "Features" });
+    }
+
+    [TestMethod]
     public void InvalidOptionsAreRefusedByName()
     {
         using var model = RandomModel(TestData.SmallOptions(), features: 9, seed: 8);
@@ -110,6 +126,8 @@ public sealed class OnnxExportTests
         StringAssert.Contains(e.Message, "InputName and EmbeddingName");
         e = Assert.ThrowsExactly<ArgumentException>(() => Export(model, new OnnxExportOptions { ReconstructionName = " " }));
         StringAssert.Contains(e.Message, "ReconstructionName");
+        e = Assert.ThrowsExactly<ArgumentException>(() => Export(model, new OnnxExportOptions { Outputs = OnnxOutputs.None }));
+        StringAssert.Contains(e.Message, "Outputs");
     }
 
     internal static VaeModel RandomModel(VaeModelOptions options, int features, int seed)

@@ -23,6 +23,6 @@ internal sealed class OnnxColumnNames(string inputColumnName)
         return tensor;
     }
 
-    /// <summary>A tensor name for an output of the graph that no column takes, unlike any column name a pipeline uses.</summary>
-    public static string Unused(string output) => $"vae_unused.{output}";
+    /// <summary>A name for a value of the graph that no column takes (the threshold constant), unlike any column name a pipeline uses.</summary>
+    public static string Unused(string value) => $"vae_unused.{value}";
 }

@@ -175,7 +175,7 @@ public sealed class VaeAnomalyDetector : IDisposable
 
     /// <inheritdoc cref="ExportOnnx(string, OnnxExportOptions?)"/>
     public void ExportOnnx(Stream stream, OnnxExportOptions? options = null) =>
-        OnnxModelWriter.Write(stream, options, checkedOptions => DetectorOnnxExport.Build(this, checkedOptions));
+        OnnxModelWriter.Write(stream, options, detector: true, checkedOptions => DetectorOnnxExport.Build(this, checkedOptions));
 
     /// <summary>
     /// Sets the default threshold of a detector graph written by <see cref="ExportOnnx(string, OnnxExportOptions?)"/>

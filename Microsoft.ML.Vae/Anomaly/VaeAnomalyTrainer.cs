@@ -83,6 +83,7 @@ public sealed class VaeAnomalyTrainer
     {
         var trainer = _options.Trainer.Clone();
         trainer.Seed = unchecked(trainer.Seed + 2 * member);
+        trainer.Epochs = _options.EpochsFor(training.Rows);
         VaeModel? model = null, background = null;
         try
         {

@@ -206,7 +206,7 @@ public sealed class VaeModel : IDisposable
 
     /// <inheritdoc cref="ExportOnnx(string, OnnxExportOptions?)"/>
     public void ExportOnnx(Stream stream, OnnxExportOptions? options = null) =>
-        OnnxModelWriter.Write(stream, options, checkedOptions => VaeOnnxExport.Build(this, checkedOptions));
+        OnnxModelWriter.Write(stream, options, detector: false, checkedOptions => VaeOnnxExport.Build(this, checkedOptions));
 
     public void Dispose() => _backend.Dispose();
 

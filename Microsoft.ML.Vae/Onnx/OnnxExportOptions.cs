@@ -50,17 +50,29 @@ public sealed class OnnxExportOptions
     /// </summary>
     public string ThresholdName { get; set; } = "Threshold";
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
-    internal void Validate()
+    /// <summary>
+    /// Model exports: the outputs the graph computes. Default all four. ONNX Runtime runs every node of a graph on each
+    /// call, whichever outputs are fetched, so export only what you need: the log-likelihood costs K decoder passes per
+    /// row, the embedding one encoder pass.
+    /// </summary>
+    public OnnxOutputs Outputs { get; set; } = OnnxOutputs.All;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option of a model (or detector) export.</summary>
+    internal void Validate(bool detector)
     {
         if (LogLikelihoodSampleCount < 1)
             throw new ArgumentException($"{nameof(LogLikelihoodSampleCount)} (K) must be at least 1 (got {LogLikelihoodSampleCount}).", nameof(LogLikelihoodSampleCount));
-        var names = new (string Option, string? Name)[]
+        if (!detector && (Outputs == OnnxOutputs.None || (Outputs & ~OnnxOutputs.All) != 0))
+            throw new ArgumentException($"{nameof(Outputs)} ({(int)Outputs}) must name at least one of Embedding, EmbeddingLogVariance, LogLikelihood and Reconstruction, and nothing else.", nameof(Outputs));
+        var names = new List<(string Option, string? Name)> { (nameof(InputName), InputName) };
+        if (detector) names.AddRange([(nameof(ScoreName), ScoreName), (nameof(PredictedLabelName), PredictedLabelName), (nameof(ThresholdName), ThresholdName)]);
+        else
         {
-            (nameof(InputName), InputName), (nameof(EmbeddingName), EmbeddingName), (nameof(EmbeddingLogVarianceName), EmbeddingLogVarianceName),
-            (nameof(LogLikelihoodName), LogLikelihoodName), (nameof(ReconstructionName), ReconstructionName), (nameof(ScoreName), ScoreName),
-            (nameof(PredictedLabelName), PredictedLabelName), (nameof(ThresholdName), ThresholdName),
-        };
+            if (Outputs.HasFlag(OnnxOutputs.Embedding)) names.Add((nameof(EmbeddingName), EmbeddingName));
+            if (Outputs.HasFlag(OnnxOutputs.EmbeddingLogVariance)) names.Add((nameof(EmbeddingLogVarianceName), EmbeddingLogVarianceName));
+            if (Outputs.HasFlag(OnnxOutputs.LogLikelihood)) names.Add((nameof(LogLikelihoodName), LogLikelihoodName));
+            if (Outputs.HasFlag(OnnxOutputs.Reconstruction)) names.Add((nameof(ReconstructionName), ReconstructionName));
+        }
         foreach (var (option, name) in names)
             if (string.IsNullOrWhiteSpace(name))
                 throw new ArgumentException($"{option} must name a tensor (got '{name}').", option);
@@ -68,4 +80,20 @@ public sealed class OnnxExportOptions
             if (group.Count() > 1)
                 throw new ArgumentException($"{string.Join(" and ", group.Select(n => n.Option))} are all '{group.Key}': every input and output of the graph needs its own name.", group.Last().Option);
     }
+}
+
+/// <summary>The outputs of a model's ONNX graph (<see cref="OnnxExportOptions.Outputs"/>).</summary>
+[Flags]
+public enum OnnxOutputs
+{
+    None = 0,
+    /// <summary>The posterior mean.</summary>
+    Embedding = 1,
+    /// <summary>The posterior log-variance.</summary>
+    EmbeddingLogVariance = 2,
+    /// <summary>The IWAE estimate of log p(x).</summary>
+    LogLikelihood = 4,
+    /// <summary>The decoder output at the posterior mean.</summary>
+    Reconstruction = 8,
+    All = Embedding | EmbeddingLogVariance | LogLikelihood | Reconstruction,
 }

@@ -13,11 +13,11 @@ internal static class OnnxModelWriter
     public const long IrVersion = 8, Opset = 17;
 
     /// <summary>Checks <paramref name="options"/> (the defaults when null), builds the graph and writes the model.</summary>
-    public static void Write(Stream stream, OnnxExportOptions? options, Func<OnnxExportOptions, GraphProto> build)
+    public static void Write(Stream stream, OnnxExportOptions? options, bool detector, Func<OnnxExportOptions, GraphProto> build)
     {
         ArgumentNullException.ThrowIfNull(stream);
         options ??= new OnnxExportOptions();
-        options.Validate();
+        options.Validate(detector);
         var graph = build(options);
         var model = new ModelProto
         {

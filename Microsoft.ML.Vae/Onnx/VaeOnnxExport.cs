@@ -12,12 +12,17 @@ internal static class VaeOnnxExport
             $"IWAE log p(x) with K = {options.LogLikelihoodSampleCount} shared noise draws of seed {options.Seed}, reconstruction.";
         var io = new OnnxGraphInterface(graph, options, model.InputSize);
         var vae = new VaeOnnxGraph(graph, model);
-        var (mean, logVariance) = vae.Embed(graph, io.Batch);
         const TensorProto.Types.DataType Float = TensorProto.Types.DataType.Float;
-        io.Output(options.EmbeddingName, mean, Float, model.LatentSize);
-        io.Output(options.EmbeddingLogVarianceName, logVariance, Float, model.LatentSize);
-        io.Output(options.LogLikelihoodName, vae.LogLikelihood(io.Batch, options.LogLikelihoodSampleCount, options.Seed), Float);
-        io.Output(options.ReconstructionName, vae.Decode(graph, mean), Float, model.InputSize);
+        var outputs = options.Outputs;
+        if ((outputs & (OnnxOutputs.Embedding | OnnxOutputs.EmbeddingLogVariance | OnnxOutputs.Reconstruction)) != 0)
+        {
+            var (mean, logVariance) = vae.Embed(graph, io.Batch);
+            if (outputs.HasFlag(OnnxOutputs.Embedding)) io.Output(options.EmbeddingName, mean, Float, model.LatentSize);
+            if (outputs.HasFlag(OnnxOutputs.EmbeddingLogVariance)) io.Output(options.EmbeddingLogVarianceName, logVariance, Float, model.LatentSize);
+            if (outputs.HasFlag(OnnxOutputs.Reconstruction)) io.Output(options.ReconstructionName, vae.Decode(graph, mean), Float, model.InputSize);
+        }
+        if (outputs.HasFlag(OnnxOutputs.LogLikelihood))
+            io.Output(options.LogLikelihoodName, vae.LogLikelihood(io.Batch, options.LogLikelihoodSampleCount, options.Seed), Float);
         return graph.Graph;
     }
 }
