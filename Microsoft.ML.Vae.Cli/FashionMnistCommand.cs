@@ -3,6 +3,7 @@ using System.CommandLine.Invocation;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML.Vae.Datasets;
+using Microsoft.ML.Vae.Model;
 using Spectre.Console;
 
 namespace Microsoft.ML.Vae.Cli;
@@ -43,7 +44,7 @@ internal static class FashionMnistCommand
         root.SetHandler((InvocationContext context) =>
         {
             T Get<T>(Option<T> option) => context.ParseResult.GetValueForOption(option)!;
-            try
+            CommandErrors.Run(context, OptionNames, () =>
             {
                 var settings = new RunSettings(
                     Get(data), Get(k), Get(epochs), Get(batch), ParseWidths(Get(hidden)), Get(latent), Get(trainSize), Get(evalSize),
@@ -51,16 +52,21 @@ internal static class FashionMnistCommand
                     ParseChoice("--estimator", Get(estimator), EstimatorNames), ParseChoice("--objective", Get(objective), ObjectiveNames),
                     ParseChoice("--prior", Get(prior), PriorNames), ParseChoice("--activation", Get(activation), ActivationNames), Get(validation),
                     Get(output), Get(json));
-                context.ExitCode = Run(settings, context.GetCancellationToken());
-            }
-            catch (Exception e) when (e is ArgumentException or DirectoryNotFoundException or InvalidDataException or TrainingDivergedException or IOException or NotSupportedException or DllNotFoundException)
-            {
-                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
-                context.ExitCode = 2;
-            }
+                return Run(settings, context.GetCancellationToken());
+            });
         });
         return root;
     }
+
+    /// <summary>The options of the library's messages that this command sets, by the name the user typed.</summary>
+    private static readonly Dictionary<string, string> OptionNames = new()
+    {
+        [nameof(VaeTrainerOptions.SampleCount)] = "--k", [nameof(VaeTrainerOptions.Epochs)] = "--epochs", [nameof(VaeTrainerOptions.BatchSize)] = "--batch",
+        [nameof(VaeModelOptions.HiddenSizes)] = "--hidden", [nameof(VaeModelOptions.DecoderHiddenSizes)] = "--hidden", [nameof(VaeModelOptions.LatentSize)] = "--latent",
+        [nameof(VaeTrainerOptions.LearningRate)] = "--lr", [nameof(VaeTrainerOptions.Threads)] = "--threads", [nameof(VaeTrainerOptions.Device)] = "--device",
+        [nameof(VaeTrainerOptions.GradientEstimator)] = "--estimator", [nameof(VaeTrainerOptions.Objective)] = "--objective", [nameof(VaeModelOptions.Prior)] = "--prior",
+        [nameof(VaeModelOptions.Activation)] = "--activation", [nameof(VaeTrainerOptions.ValidationFraction)] = "--validation", ["sampleCount"] = "--eval-k",
+    };
 
     private sealed record RunSettings(string? Data, int K, int Epochs, int Batch, int[] Hidden, int Latent, int TrainSize, int EvalSize,
         int EvalK, Binarization Binarization, float LearningRate, int Seed, int Threads, EngineKind Engine, string? Device,
@@ -93,7 +99,14 @@ internal static class FashionMnistCommand
         if (s.TrainSize < 1) throw new ArgumentException($"--train-size must be at least 1 (got {s.TrainSize}).");
         if (s.EvalSize < 0) throw new ArgumentException($"--eval-size cannot be negative (got {s.EvalSize}).");
         if (s.EvalK < 1) throw new ArgumentException($"--eval-k must be at least 1 (got {s.EvalK}).");
+        if (s.Output is not null) CommandPaths.CheckOutput(s.Output, "--out");
+        if (s.Json is not null) CommandPaths.CheckOutput(s.Json, "--json");
+        if (s.Output is not null && s.Json is not null) CommandPaths.CheckDistinct(s.Json, "--json", s.Output, "--out");
         var dataset = FashionMnist.Load(s.Data, s.TrainSize, s.EvalSize);
+        if (dataset.Test.Images.Rows > 0 && dataset.Test.Images.Columns != dataset.Train.Images.Columns)
+            throw new InvalidDataException(
+                $"--data: the test images in {dataset.Folder} have {dataset.Test.Images.Columns} pixels but the training images {dataset.Train.Images.Columns}; " +
+                "both files must hold images of one size.");
         if (dataset.IsBundledSubset)
             AnsiConsole.MarkupLineInterpolated($"[yellow]Fashion-MNIST is not installed; using the small subset in {dataset.Folder} ({dataset.Train.Images.Rows} training, {dataset.Test.Images.Rows} test images). Install the full set with 'apt-get install dataset-fashion-mnist'.[/]");
         else
@@ -126,9 +139,10 @@ internal static class FashionMnistCommand
             task.Value = s.Epochs;
         });
         double trainSeconds = clock.Elapsed.TotalSeconds;
-        batchesRun = model.History.Count * ((train.Rows + s.Batch - 1) / s.Batch);
+        int rowsPerBatch = Math.Min(s.Batch, train.Rows);
+        batchesRun = model.History.Count * ((train.Rows + rowsPerBatch - 1) / rowsPerBatch);
         double msPerBatch = trainSeconds * 1000 / batchesRun;
-        AnsiConsole.MarkupLineInterpolated($"Trained in {trainSeconds:F1} s ({msPerBatch:F2} ms per batch of {s.Batch}).");
+        AnsiConsole.MarkupLineInterpolated($"Trained in {trainSeconds:F1} s ({msPerBatch:F2} ms per batch of {rowsPerBatch}).");
 
         double? logLikelihood = null, evalSeconds = null;
         if (s.EvalSize > 0)
@@ -181,7 +195,7 @@ internal static class FashionMnistCommand
             writer.WriteNumber("k", s.K);
             writer.WriteNumber("eval_k", s.EvalK);
             writer.WriteNumber("epochs", model.History.Count);
-            writer.WriteNumber("batch", s.Batch);
+            writer.WriteNumber("batch", Math.Min(s.Batch, dataset.Train.Images.Rows));
             writer.WriteString("hidden", string.Join(",", s.Hidden));
             writer.WriteNumber("latent", s.Latent);
             writer.WriteString("binarize", s.Binarization.ToString().ToLowerInvariant());
@@ -198,7 +212,7 @@ internal static class FashionMnistCommand
             if (evalSeconds is { } es) writer.WriteNumber("eval_seconds", es); else writer.WriteNull("eval_seconds");
             writer.WriteEndObject();
         }
-        File.WriteAllBytes(s.Json!, stream.ToArray());
+        AtomicFile.Write(s.Json!, "JSON summary", stream.WriteTo);
     }
 
     private static int[] ParseWidths(string text)

@@ -13,9 +13,14 @@ public static class IdxReader
     {
         using var stream = Open(path);
         var dimensions = ReadHeader(stream, path, expectedRank: 3);
-        int count = Math.Min(dimensions[0], maxCount), pixels = dimensions[1] * dimensions[2];
-        var bytes = new byte[(long)count * pixels];
-        ReadExactly(stream, bytes, path);
+        long imagePixels = (long)dimensions[1] * dimensions[2];
+        if (imagePixels == 0 || imagePixels > Array.MaxLength)
+            throw new InvalidDataException($"'{path}' declares images of {dimensions[1]} × {dimensions[2]} pixels; an image needs 1 to {Array.MaxLength:N0} pixels.");
+        int pixels = (int)imagePixels, count = Math.Min(dimensions[0], maxCount);
+        if ((long)count * pixels > Array.MaxLength)
+            throw new InvalidDataException(
+                $"'{path}' declares {dimensions[0]:N0} images of {pixels:N0} pixels, more than one array holds ({Array.MaxLength:N0} values): read fewer images.");
+        var bytes = ReadUpTo(stream, (long)count * pixels, path);
         var values = new float[bytes.Length];
         for (int i = 0; i < bytes.Length; i++) values[i] = bytes[i] / 255f;
         return new FeatureMatrix(values, count, pixels);
@@ -26,9 +31,25 @@ public static class IdxReader
     {
         using var stream = Open(path);
         var dimensions = ReadHeader(stream, path, expectedRank: 1);
-        var labels = new byte[Math.Min(dimensions[0], maxCount)];
-        ReadExactly(stream, labels, path);
-        return labels;
+        return ReadUpTo(stream, Math.Min(dimensions[0], maxCount), path);
+    }
+
+    /// <summary>
+    /// The <paramref name="length"/> bytes the header declares, read in pieces so a header that lies about its size
+    /// costs no more memory than the file holds.
+    /// </summary>
+    private static byte[] ReadUpTo(Stream stream, long length, string path)
+    {
+        const int piece = 1 << 20;
+        using var bytes = new MemoryStream();
+        var buffer = new byte[piece];
+        while (bytes.Length < length)
+        {
+            var part = buffer.AsSpan(0, (int)Math.Min(piece, length - bytes.Length));
+            ReadExactly(stream, part, path);
+            bytes.Write(part);
+        }
+        return bytes.ToArray();
     }
 
     private static Stream Open(string path)
@@ -59,5 +80,6 @@ public static class IdxReader
     {
         try { stream.ReadExactly(buffer); }
         catch (EndOfStreamException) { throw new InvalidDataException($"'{path}' is truncated: it holds fewer items than its header declares."); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"'{path}' is not a valid gzip file ({e.Message}); download it again.", e); }
     }
 }

@@ -18,6 +18,41 @@ public class AnomalyDetectorTests
         TargetFalsePositiveRate = 0.05,
     };
 
+    [TestMethod]
+    public void DivergedTrainingIsReportedAsDivergence()
+    {
+        // All 80 training rows in one batch and one epoch: only the last update can diverge.
+        var options = SmallOptions();
+        (options.Trainer.Epochs, options.Trainer.BatchSize, options.Trainer.LearningRate) = (1, 100, 1e30f);
+        Assert.ThrowsExactly<TrainingDivergedException>(() => new VaeAnomalyTrainer(options).Fit(TestData.Clusters(100, Columns, 1)));
+    }
+
+    [TestMethod]
+    public void BackgroundRowsReplaceTheGivenFractionOfValuesByUniformDrawsOverEachFeaturesRange()
+    {
+        // Ren et al.'s perturbation: each value is replaced with probability r by a draw from U(low_c, high_c).
+        const int rows = 4000;
+        const double rate = 0.3;
+        float[] low = [-2, 0, 5], high = [2, 1, 105];
+        var values = new float[rows * 3];
+        var random = new RandomSource(4, 1);
+        for (int i = 0; i < values.Length; i++) values[i] = low[i % 3] + random.NextFloat() * (high[i % 3] - low[i % 3]);
+        for (int c = 0; c < 3; c++) (values[c], values[3 + c]) = (low[c], high[c]); // the range is attained
+        var training = new FeatureMatrix(values, rows, 3);
+        var background = VaeAnomalyTrainer.Perturb(training, rate, new RandomSource(7, 2));
+        for (int c = 0; c < 3; c++)
+        {
+            var changed = Enumerable.Range(0, rows).Where(r => background.Values[r * 3 + c] != values[r * 3 + c]).Select(r => (double)background.Values[r * 3 + c]).ToArray();
+            // Binomial count: within 4.5 standard deviations of n·r.
+            Assert.AreEqual(rows * rate, changed.Length, 4.5 * Math.Sqrt(rows * rate * (1 - rate)), $"feature {c}: replaced count");
+            // Uniform on [low, high]: mean (low+high)/2 and variance (high−low)²/12, each within 4.5 standard errors.
+            double width = high[c] - low[c], mean = changed.Average(), variance = changed.Average(v => (v - mean) * (v - mean));
+            Assert.AreEqual((low[c] + high[c]) / 2, mean, 4.5 * width / Math.Sqrt(12 * changed.Length), $"feature {c}: mean of the draws");
+            Assert.AreEqual(width * width / 12, variance, 4.5 * width * width / Math.Sqrt(180 * changed.Length), $"feature {c}: variance of the draws");
+            Assert.IsTrue(changed.All(v => v >= low[c] && v <= high[c]), $"feature {c}: a draw outside the training range");
+        }
+    }
+
     /// <summary>Rows with no cluster structure: each feature uniform in [0, 1].</summary>
     private static FeatureMatrix Uniform(int rows, int seed)
     {
@@ -205,7 +240,11 @@ public class AnomalyDetectorTests
         using var detector = new VaeAnomalyTrainer(SmallOptions()).Fit(TestData.Clusters(200, Columns, 1));
         var rows = TestData.Clusters(200, Columns, 9);
         detector.Calibrate(rows, 0.1);
-        Assert.IsTrue(detector.Score(rows).Count(s => s > detector.Threshold) <= 20);
+        // The threshold is the 180th of the 200 sorted scores, so exactly ⌊0.1 · 200⌋ = 20 distinct scores lie above it.
+        var scores = detector.Score(rows);
+        Assert.AreEqual(rows.Rows, scores.Distinct().Count(), "the exact count below needs distinct scores");
+        Assert.AreEqual(scores.Order().ElementAt(179), detector.Threshold);
+        Assert.AreEqual(20, scores.Count(s => s > detector.Threshold));
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => detector.Threshold = double.NaN);
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 
@@ -8,25 +7,10 @@ namespace Microsoft.ML.Vae.Tests;
 [TestClass]
 public sealed class CommandLineTests
 {
-    private static string Program()
-    {
-        var testDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        string configuration = testDir.Parent!.Name;
-        string path = Path.Combine(testDir.Parent.Parent!.Parent!.Parent!.FullName, "Microsoft.ML.Vae.Cli", "bin", configuration, testDir.Name, "vae.dll");
-        Assert.IsTrue(File.Exists(path), $"the command line was not built at {path}");
-        return path;
-    }
-
     private static (int ExitCode, string Output) Run(params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Program());
-        foreach (var a in arguments) start.ArgumentList.Add(a);
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output + stderr.Result);
+        var result = VaeProcess.Run(arguments);
+        return (result.ExitCode, result.Output);
     }
 
     [TestMethod]
@@ -36,7 +20,7 @@ public sealed class CommandLineTests
         Directory.CreateDirectory(folder);
         try
         {
-            string subset = Path.Combine(FindRepositoryRoot(), "data", "fashion-mnist-small");
+            string subset = VaeProcess.BundledSubset;
             string model = Path.Combine(folder, "m.vae"), json = Path.Combine(folder, "r.json"), scores = Path.Combine(folder, "s.csv");
             var (code, output) = Run("--data", subset, "--train-size", "300", "--epochs", "1", "--k", "2", "--hidden", "32",
                 "--latent", "4", "--eval-size", "20", "--eval-k", "50", "--out", model, "--json", json);
@@ -79,12 +63,5 @@ public sealed class CommandLineTests
         var (code, output) = Run("--binarize", "sometimes", "--data", "x");
         Assert.AreEqual(2, code);
         StringAssert.Contains(output, "--binarize");
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Vae.MLNet.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("Vae.MLNet.sln not found above the test folder.");
     }
 }

@@ -14,12 +14,12 @@ public sealed class DiagnosticsTests
     private static readonly float[] ConstantMean = [0, 0.3f, -0.2f];
     private static readonly float[] LogVariance = [-1f, 0f, 0.5f];
 
-    private static VaeModel HandSetModel(PriorKind prior, Action<ParameterLayout, float[]>? adjust = null)
+    private static VaeModel HandSetModel(PriorKind prior, Action<ParameterLayout, float[]>? adjust = null, int pseudoInputs = 1)
     {
         var options = new VaeModelOptions
         {
             HiddenSizes = [Features], DecoderHiddenSizes = [2], LatentSize = 3, Activation = Activation.Identity,
-            Decoder = DecoderKind.Gaussian, Prior = prior, PseudoInputCount = 1,
+            Decoder = DecoderKind.Gaussian, Prior = prior, PseudoInputCount = pseudoInputs,
         };
         var layout = new ParameterLayout(options, Features);
         var p = layout.Initialize(new Mathematics.RandomSource(1));
@@ -88,6 +88,36 @@ public sealed class DiagnosticsTests
                 GaussianKl(j == 0 ? 2.0 * x.Values[r * Features] : ConstantMean[j], LogVariance[j], componentMean[j], LogVariance[j]));
             Assert.AreEqual(expected, diagnostics.KlPerVariable[j], 0.02 + 0.05 * expected, $"dimension {j}");
         }
+    }
+
+    [TestMethod]
+    public void VampKlIsTakenToTheMixtureOfSeveralPseudoInputs()
+    {
+        // Three pseudo-inputs. In dimensions 1 and 2 the encoder ignores x, so q(z_j|x) and all three components are
+        // the same Gaussian and the KL to their mixture is exactly 0 (an unnormalised mixture would give −log 3).
+        // In dimension 0 the components are N(2·u_c0, e^{-1}): the KL is checked against quadrature.
+        var x = Data(200);
+        float[][] pseudoInputs = [[0.4f, -0.3f, 0.1f], [-0.8f, 0.2f, 0.5f], [1.1f, 0f, -0.4f]];
+        using var model = HandSetModel(PriorKind.Vamp, (layout, p) =>
+        {
+            for (int c = 0; c < 3; c++) pseudoInputs[c].CopyTo(p.AsSpan(layout.Find("prior.pseudo").Offset + c * Features));
+        }, pseudoInputs: 3);
+        var diagnostics = LatentDiagnostics.Compute(model, x, seed: 5);
+        for (int j = 1; j < 3; j++) Assert.AreEqual(0, diagnostics.KlPerVariable[j], 1e-9, $"dimension {j}");
+
+        double v = Math.Exp(LogVariance[0]);
+        double LogNormal(double z, double m) => -0.5 * ((z - m) * (z - m) / v + Math.Log(2 * Math.PI * v));
+        double expected = Enumerable.Range(0, x.Rows).Average(r =>
+        {
+            double mu = 2.0 * x.Values[r * Features], sum = 0, step = 1e-3;
+            for (double z = mu - 10 * Math.Sqrt(v); z <= mu + 10 * Math.Sqrt(v); z += step)
+            {
+                double mixture = pseudoInputs.Average(u => Math.Exp(LogNormal(z, 2.0 * u[0])));
+                sum += Math.Exp(LogNormal(z, mu)) * (LogNormal(z, mu) - Math.Log(mixture)) * step;
+            }
+            return sum;
+        });
+        Assert.AreEqual(expected, diagnostics.KlPerVariable[0], 0.02 + 0.05 * expected, "dimension 0");
     }
 
     [TestMethod]

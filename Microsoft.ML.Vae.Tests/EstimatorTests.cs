@@ -106,6 +106,35 @@ public sealed class EstimatorTests
     }
 
     [TestMethod]
+    public void TheRunningMeanBaselineReducesTheScoreFunctionsVariance()
+    {
+        // The encoder's score-function estimate is Σ_k (f − c − w̃_k)·∇ log q(z_k|x): its variance grows with (f − c)².
+        // The trainer's baseline c is the running mean of the bound f, so with c = E[f] the variance must be well below
+        // that with c = 0, and a sign error (f + c, as c = −E[f]) well above.
+        var (layout, parameters, x) = SmallModel();
+        const int k = 3, draws = 1500;
+        using var backend = new ManagedBackend(layout, threads: 1);
+        backend.SetParameters(parameters);
+        var noise = TestData.Normal(draws * Rows * k * layout.LatentSize, seed: 12);
+        var replicated = Enumerable.Range(0, draws).SelectMany(_ => x.Values).ToArray();
+        var logWeights = new float[draws * Rows * k];
+        backend.LogWeights(replicated, draws * Rows, noise, k, logWeights);
+        double meanBound = Enumerable.Range(0, draws * Rows).Average(i => Mathematics.LogSpace.LogMeanExp(logWeights.AsSpan(i * k, k)));
+        Assert.IsTrue(Math.Abs(meanBound) > 3, $"the bound {meanBound} must be far from 0 for the baseline to matter");
+
+        double EncoderVariance(double baseline)
+        {
+            var settings = Settings(TrainingObjective.Iwae, GradientEstimator.ScoreFunction) with { ScoreBaseline = (float)baseline };
+            var (_, standardError) = FiniteDifference.MonteCarlo(layout, parameters, x, k, draws, seed: 13,
+                n => FiniteDifference.Gradient(backend, x, n, k, settings));
+            return layout.Tensors.Where(t => t.Name.StartsWith("enc.")).Sum(t => Enumerable.Range(t.Offset, t.Length).Sum(i => standardError[i] * standardError[i] * draws));
+        }
+        double none = EncoderVariance(0), running = EncoderVariance(meanBound), flipped = EncoderVariance(-meanBound);
+        Assert.IsTrue(running < 0.5 * none, $"variance with the baseline {running:G4}, without {none:G4}");
+        Assert.IsTrue(flipped > 2 * none, $"variance with the baseline's sign flipped {flipped:G4}, without {none:G4}");
+    }
+
+    [TestMethod]
     public void StickingTheLandingIsBiasedForTheIwaeBound()
     {
         // The negative control of the test above: STL's path derivative on L_K (K > 1) has a bias (Tucker et al. 2018)

@@ -28,6 +28,30 @@ public sealed class ImportanceWeightedBoundTests
     }
 
     [TestMethod]
+    public void WithTheExactPosteriorTheEstimateIsLogPxAtEveryK()
+    {
+        // Every log weight equals log p(x) up to float rounding ε, and a log-mean-exp of values within ε of log p(x) is
+        // within ε of it. So the estimate must be exact to ε at every K: dividing by K+1 instead of K would be off by
+        // log(1 + 1/K) (2e-4 at K = 5000), more than ε, which is measured here on the same rows.
+        using var backend = new LinearGaussianModel(exactPosterior: true).CreateBackend();
+        using var model = new LinearGaussianModel(exactPosterior: true).CreateModel();
+        const int rows = 8, draws = 2000;
+        var x = LinearGaussianModel.Samples(rows, seed: 1);
+        var logWeights = new float[rows * draws];
+        backend.LogWeights(x, rows, TestData.Normal(rows * draws * LinearGaussianModel.Latent, seed: 9), draws, logWeights);
+        double epsilon = Enumerable.Range(0, rows * draws).Max(i => Math.Abs(logWeights[i] - LinearGaussianModel.ExactLogLikelihood(x.AsSpan(i / draws * 3, 3))));
+        epsilon = Math.Max(2 * epsilon, 1e-6); // twice the largest error seen: the estimate's own draws may fall a little further out
+        Assert.IsTrue(epsilon < Math.Log(1 + 1.0 / 5000), $"rounding error {epsilon} too large for the test to see log(K+1)");
+        foreach (int k in new[] { 1, 7, 5000 })
+        {
+            var estimate = new float[rows];
+            model.LogLikelihood(x, rows, estimate, k, seed: 3);
+            for (int r = 0; r < rows; r++)
+                Assert.AreEqual(LinearGaussianModel.ExactLogLikelihood(x.AsSpan(r * 3, 3)), estimate[r], epsilon, $"K={k}, row {r}");
+        }
+    }
+
+    [TestMethod]
     public void ExactPosteriorMakesEveryLogWeightEqualLogLikelihood()
     {
         using var backend = new LinearGaussianModel(exactPosterior: true).CreateBackend();

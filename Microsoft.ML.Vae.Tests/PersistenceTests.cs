@@ -27,7 +27,7 @@ public sealed class PersistenceTests
             Assert.AreEqual(model.History[^1].ValidationBound, loaded.History[^1].ValidationBound);
             CollectionAssert.AreEqual(model.Options.HiddenSizes, loaded.Options.HiddenSizes);
             Assert.AreEqual(model.Options.LearnDecoderVariance, loaded.Options.LearnDecoderVariance);
-            Assert.AreEqual(0, Directory.GetFiles(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.*").Length, "temporary files left behind");
+            Assert.AreEqual(0, Directory.GetFiles(Path.GetDirectoryName(path)!, $"{Model.AtomicFile.TemporaryPrefix(path)}*").Length, "temporary files left behind");
         }
         finally { File.Delete(path); }
     }
@@ -74,7 +74,15 @@ public sealed class PersistenceTests
             string path = Path.Combine(folder, "model.vae");
             model.Save(path);
             byte[] before = File.ReadAllBytes(path);
-            // A save whose target is a folder fails at the final move: nothing is half-written, no temp file remains.
+            // A save to the same path that fails halfway (a full disk, a crash of the writer) leaves the old file whole.
+            var e = Assert.ThrowsExactly<IOException>(() => Model.AtomicFile.Write(path, "model", stream =>
+            {
+                stream.Write(before.AsSpan(0, before.Length / 2));
+                throw new IOException("No space left on device");
+            }));
+            StringAssert.Contains(e.Message, "No space left");
+            CollectionAssert.AreEqual(before, File.ReadAllBytes(path));
+            // A save whose target is a folder fails: nothing is half-written, no temp file remains.
             string blocked = Path.Combine(folder, "blocked.vae");
             Directory.CreateDirectory(blocked);
             Assert.Throws<IOException>(() => model.Save(blocked), "saving over a folder");

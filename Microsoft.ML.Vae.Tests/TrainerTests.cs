@@ -99,11 +99,10 @@ public sealed class TrainerTests
         var model = new VaeTrainer(TestData.SmallOptions(), options).Fit(data);
         Assert.IsTrue(model.History.All(h => h.ValidationBound.HasValue));
         double best = model.History.Max(h => h.ValidationBound!.Value);
-        if (model.History.Count < options.Epochs)
-        {
-            var tail = model.History.TakeLast(options.EarlyStoppingPatience);
-            Assert.IsTrue(tail.All(h => h.ValidationBound < best), "stopped although the last epochs improved");
-        }
+        // Training stops after exactly `patience` epochs without a better validation bound.
+        int bestEpoch = model.History.First(h => h.ValidationBound == best).Epoch;
+        Assert.IsTrue(model.History.Count < options.Epochs, "the validation bound should stall well before 30 epochs at this learning rate");
+        Assert.AreEqual(bestEpoch + options.EarlyStoppingPatience, model.History.Count, $"best epoch {bestEpoch}");
         // The returned weights are the best epoch's: their validation bound equals the best recorded one.
         var validationRows = ValidationRowsOf(data, options);
         Assert.AreEqual(best, ValidationBound(model, validationRows, options), 1e-4);
@@ -118,6 +117,18 @@ public sealed class TrainerTests
         options.LearningRate = 1e30f;
         var e = Assert.ThrowsExactly<TrainingDivergedException>(() => new VaeTrainer(modelOptions, options).Fit(data));
         StringAssert.Contains(e.Message, "LearningRate");
+    }
+
+    [TestMethod]
+    public void DivergenceInTheLastUpdateThrowsToo()
+    {
+        // One batch, one epoch: the only bound checked in the loop is the one before the (diverging) update.
+        var data = TestData.Clusters(32, 10, seed: 6);
+        var modelOptions = TestData.SmallOptions(DecoderKind.Gaussian, Activation.Relu, learnVariance: true);
+        var options = Fast();
+        (options.Epochs, options.BatchSize, options.LearningRate) = (1, 32, 1e30f);
+        var e = Assert.ThrowsExactly<TrainingDivergedException>(() => new VaeTrainer(modelOptions, options).Fit(data));
+        StringAssert.Contains(e.Message, "last update");
     }
 
     [TestMethod]

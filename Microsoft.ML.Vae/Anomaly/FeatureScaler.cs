@@ -1,3 +1,4 @@
+using Microsoft.ML.Vae.Model;
 namespace Microsoft.ML.Vae.Anomaly;
 
 /// <summary>Per-feature affine rescaling <c>(x - offset) · scale</c>, optionally clipped to [0, 1], fitted on training rows.</summary>
@@ -79,11 +80,10 @@ internal sealed class FeatureScaler
         if (!Enum.IsDefined(kind)) throw new InvalidDataException($"The detector file names an unknown feature scaling ({(int)kind}).");
         bool clip = reader.ReadBoolean();
         int columns = reader.ReadInt32();
-        if (columns < 1 || columns > 1 << 24) throw new InvalidDataException($"The detector file's scaling lists {columns} features.");
-        var offset = new float[columns];
-        var scale = new float[columns];
-        for (int c = 0; c < columns; c++) offset[c] = reader.ReadSingle();
-        for (int c = 0; c < columns; c++) scale[c] = reader.ReadSingle();
+        if (columns < 1) throw new InvalidDataException($"The detector file's scaling lists {columns} features.");
+        reader.RequireBytes(columns, 2 * sizeof(float), "scaled features");
+        var offset = reader.ReadFiniteSingles(columns, "feature offsets");
+        var scale = reader.ReadFiniteSingles(columns, "feature scales");
         return new FeatureScaler(kind, offset, scale, clip);
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.ML.Vae.Model;
 using System.Numerics.Tensors;
 
 namespace Microsoft.ML.Vae.Anomaly;
@@ -83,10 +84,7 @@ internal sealed class LatentNeighbours
         var whitening = Whitening.Read(reader);
         int k = reader.ReadInt32();
         int length = reader.ReadInt32();
-        if (length < 0 || length > reader.BaseStream.Length / sizeof(float))
-            throw new InvalidDataException($"The detector file announces {length} reference values it does not hold.");
-        var reference = new float[length];
-        for (int i = 0; i < length; i++) reference[i] = reader.ReadSingle();
+        var reference = reader.ReadFiniteSingles(length, "latent reference values");
         return new LatentNeighbours(whitening, reference, k);
     }
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.ML.Vae.Model;
 
 namespace Microsoft.ML.Vae.Anomaly;
 
@@ -15,6 +16,11 @@ internal static class VaeAnomalyDetectorSerializer
     private static readonly byte[] Magic = "MLVAEAD\0"u8.ToArray();
     public const int FormatVersion = 2;
     private const int HashLength = 32;
+
+    /// <summary>Whether <paramref name="header"/> (a file's first bytes) starts as a detector file does.</summary>
+    public static bool HasHeader(ReadOnlySpan<byte> header) => header.StartsWith(Magic);
+
+    public static int HeaderLength => Magic.Length;
 
     public static void Write(VaeAnomalyDetector detector, Stream stream)
     {
@@ -77,6 +83,7 @@ internal static class VaeAnomalyDetectorSerializer
             if (sampleCount < 1) throw new InvalidDataException($"The detector file's evaluation sample count is {sampleCount}.");
             int seed = reader.ReadInt32();
             double threshold = reader.ReadDouble();
+            if (!double.IsFinite(threshold)) throw new InvalidDataException($"The detector file's threshold is {threshold}; it must be a finite number.");
             var scaler = reader.ReadBoolean() ? FeatureScaler.Read(reader) : null;
             int count = version >= 2 ? reader.ReadInt32() : 1;
             if (count < 1 || count > reader.BaseStream.Length) throw new InvalidDataException($"The detector file announces {count} models.");

@@ -47,7 +47,8 @@ public sealed class VaeAnomalyTrainer
         var calibration = Gather(data, calibrationRows);
         if (scaler is not null) calibration = scaler.Apply(calibration);
         int modelCount = _options.EnsembleSize;
-        var backgroundRows = _options.Score == AnomalyScoreKind.LikelihoodRatio ? Perturb(training) : null;
+        var backgroundRows = _options.Score == AnomalyScoreKind.LikelihoodRatio
+            ? Perturb(training, _options.BackgroundPerturbationRate, new RandomSource(_options.Trainer.Seed, PerturbationStream)) : null;
         var members = new List<AnomalyScorer>();
         var calibrationScores = new List<float[]>();
         try
@@ -118,7 +119,7 @@ public sealed class VaeAnomalyTrainer
     /// Background rows (Ren et al. 2019): each feature replaced, with probability BackgroundPerturbationRate, by a
     /// uniform value from that feature's training range, which destroys the structure specific to the normal data.
     /// </summary>
-    private FeatureMatrix Perturb(FeatureMatrix training)
+    internal static FeatureMatrix Perturb(FeatureMatrix training, double perturbationRate, RandomSource random)
     {
         int columns = training.Columns;
         var low = new float[columns];
@@ -131,9 +132,8 @@ public sealed class VaeAnomalyTrainer
             low[c] = Math.Min(low[c], training.Values[i]);
             high[c] = Math.Max(high[c], training.Values[i]);
         }
-        var random = new RandomSource(_options.Trainer.Seed, PerturbationStream);
         var values = (float[])training.Values.Clone();
-        float rate = (float)_options.BackgroundPerturbationRate;
+        float rate = (float)perturbationRate;
         for (long i = 0; i < values.Length; i++)
         {
             if (random.NextFloat() >= rate) continue;

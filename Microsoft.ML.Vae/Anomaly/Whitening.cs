@@ -1,3 +1,4 @@
+using Microsoft.ML.Vae.Model;
 namespace Microsoft.ML.Vae.Anomaly;
 
 /// <summary>
@@ -79,10 +80,9 @@ internal sealed class Whitening
     {
         int d = reader.ReadInt32();
         if (d < 1 || d > 4096) throw new InvalidDataException($"The detector file's whitening has {d} dimensions.");
-        var mean = new double[d];
-        var inverseFactor = new double[d * d];
-        for (int i = 0; i < d; i++) mean[i] = reader.ReadDouble();
-        for (int i = 0; i < d * d; i++) inverseFactor[i] = reader.ReadDouble();
+        reader.RequireBytes((long)d * (d + 1), sizeof(double), "whitening values");
+        var mean = reader.ReadFiniteDoubles(d, "whitening means");
+        var inverseFactor = reader.ReadFiniteDoubles(d * d, "whitening factors");
         return new Whitening(mean, inverseFactor);
     }
 

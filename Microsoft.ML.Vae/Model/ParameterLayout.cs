@@ -29,7 +29,8 @@ internal sealed class ParameterLayout
         Latent = options.Latent;
         LatentVariables = options.LatentSize;
         CategoryCount = Latent == LatentKind.Categorical ? options.CategoryCount : 1;
-        LatentSize = checked(LatentVariables * CategoryCount);
+        LatentSize = (long)LatentVariables * CategoryCount <= int.MaxValue ? LatentVariables * CategoryCount
+            : throw new ArgumentException($"{nameof(options.LatentSize)} {LatentVariables} × {nameof(options.CategoryCount)} {CategoryCount} latent inputs exceed {int.MaxValue}: lower them.", nameof(options.LatentSize));
         Prior = options.Prior;
         Activation = options.Activation;
         Decoder = options.Decoder;
@@ -38,28 +39,30 @@ internal sealed class ParameterLayout
 
         int width = inputSize;
         var encoder = new List<DenseLayer>();
-        foreach (int h in options.HiddenSizes) { encoder.Add(AddDense($"enc.{encoder.Count}", width, h)); width = h; }
+        foreach (int h in options.HiddenSizes) { encoder.Add(AddDense($"enc.{encoder.Count}", width, h, nameof(options.HiddenSizes))); width = h; }
         EncoderHidden = encoder;
-        if (Latent == LatentKind.Categorical) EncoderMean = AddDense("enc.logits", width, LatentSize);
+        const string latentOption = nameof(options.LatentSize);
+        if (Latent == LatentKind.Categorical) EncoderMean = AddDense("enc.logits", width, LatentSize, latentOption);
         else
         {
-            EncoderMean = AddDense("enc.mu", width, LatentSize);
-            _encoderLogVariance = AddDense("enc.logvar", width, LatentSize);
+            EncoderMean = AddDense("enc.mu", width, LatentSize, latentOption);
+            _encoderLogVariance = AddDense("enc.logvar", width, LatentSize, latentOption);
         }
 
         width = LatentSize;
         var decoder = new List<DenseLayer>();
-        foreach (int g in options.ResolvedDecoderHiddenSizes) { decoder.Add(AddDense($"dec.{decoder.Count}", width, g)); width = g; }
+        string decoderOption = options.DecoderHiddenSizes is null ? nameof(options.HiddenSizes) : nameof(options.DecoderHiddenSizes);
+        foreach (int g in options.ResolvedDecoderHiddenSizes) { decoder.Add(AddDense($"dec.{decoder.Count}", width, g, decoderOption)); width = g; }
         DecoderHidden = decoder;
-        DecoderOutput = AddDense("dec.out", width, inputSize);
-        DecoderLogVariance = LearnDecoderVariance ? Add("dec.logvar", 1, inputSize) : null;
+        DecoderOutput = AddDense("dec.out", width, inputSize, decoderOption);
+        DecoderLogVariance = LearnDecoderVariance ? Add("dec.logvar", 1, inputSize, decoderOption) : null;
 
         if (Prior == PriorKind.LearnedGaussian)
         {
-            PriorMean = Add("prior.mu", 1, LatentSize);
-            PriorLogVariance = Add("prior.logvar", 1, LatentSize);
+            PriorMean = Add("prior.mu", 1, LatentSize, latentOption);
+            PriorLogVariance = Add("prior.logvar", 1, LatentSize, latentOption);
         }
-        else if (Prior == PriorKind.Vamp) PseudoInputs = Add("prior.pseudo", options.PseudoInputCount, inputSize);
+        else if (Prior == PriorKind.Vamp) PseudoInputs = Add("prior.pseudo", options.PseudoInputCount, inputSize, nameof(options.PseudoInputCount));
     }
 
     public int InputSize { get; }
@@ -128,14 +131,19 @@ internal sealed class ParameterLayout
         return parameters;
     }
 
-    private DenseLayer AddDense(string name, int inputs, int outputs) =>
-        new(Add(name + ".W", inputs, outputs), Add(name + ".b", 1, outputs));
+    private DenseLayer AddDense(string name, int inputs, int outputs, string option) =>
+        new(Add(name + ".W", inputs, outputs, option), Add(name + ".b", 1, outputs, option));
 
-    private ParameterTensor Add(string name, int rows, int columns)
+    /// <summary>Appends a tensor; <paramref name="option"/> is the option to name when the vector would outgrow an array.</summary>
+    private ParameterTensor Add(string name, int rows, int columns, string option)
     {
+        long count = Count + (long)rows * columns;
+        if (count > Array.MaxLength)
+            throw new ArgumentException(
+                $"{option}: the model would have {count:N0} or more parameters ({name} alone is {rows} × {columns}), more than one array holds ({Array.MaxLength:N0}); lower {option}.", option);
         var tensor = new ParameterTensor(name, Count, rows, columns);
         _tensors.Add(tensor);
-        Count = checked(Count + tensor.Length);
+        Count = (int)count;
         return tensor;
     }
 }

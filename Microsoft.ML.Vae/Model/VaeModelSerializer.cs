@@ -78,7 +78,11 @@ internal static class VaeModelSerializer
             var options = ReadOptions(reader, version);
             int inputSize = reader.ReadInt32();
             int threads = reader.ReadInt32();
+            if (threads is < 1 or > VaeTrainerOptions.MaxThreads)
+                throw new InvalidDataException($"The model file's thread count is {threads}; valid counts are 1 to {VaeTrainerOptions.MaxThreads}.");
             int epochs = reader.ReadInt32();
+            const int epochBytes = sizeof(int) + 2 * sizeof(double) + sizeof(long);
+            reader.RequireBytes(epochs, epochBytes, "training epochs");
             var history = new List<EpochSummary>(epochs);
             for (int i = 0; i < epochs; i++)
             {
@@ -92,8 +96,7 @@ internal static class VaeModelSerializer
             int count = reader.ReadInt32();
             if (count != layout.Count)
                 throw new InvalidDataException($"The model file holds {count} parameters but its options describe {layout.Count}.");
-            var parameters = new float[count];
-            for (int i = 0; i < count; i++) parameters[i] = reader.ReadSingle();
+            var parameters = reader.ReadFiniteSingles(count, "parameters");
             if (reader.BaseStream.Position != reader.BaseStream.Length)
                 throw new InvalidDataException("The model file has unexpected data after the parameters.");
             return new VaeModel(options, layout, parameters, history, threads);

@@ -107,6 +107,9 @@ public sealed class VaeTrainerOptions
     /// </summary>
     public bool FallbackToCpu { get; set; } = true;
 
+    /// <summary>More workers than this only multiply the per-thread buffers.</summary>
+    internal const int MaxThreads = 1024;
+
     internal int ResolvedThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
 
     public VaeTrainerOptions Clone() => (VaeTrainerOptions)MemberwiseClone();
@@ -124,7 +127,7 @@ public sealed class VaeTrainerOptions
         Require(Epsilon > 0 && float.IsFinite(Epsilon), nameof(Epsilon), $"must be a positive finite number (got {Epsilon}).");
         Require(Enum.IsDefined(Binarization), nameof(Binarization), $"{(int)Binarization} is not a known binarization.");
         Require(BinarizationThreshold >= 0 && BinarizationThreshold <= 1, nameof(BinarizationThreshold), $"must lie in [0, 1] (got {BinarizationThreshold}).");
-        Require(Threads >= 0, nameof(Threads), $"must be 0 (all cores) or positive (got {Threads}).");
+        Require(Threads is >= 0 and <= MaxThreads, nameof(Threads), $"must be 0 (all cores) or from 1 to {MaxThreads} (got {Threads}).");
         Require(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), $"must lie in [0, 1) (got {ValidationFraction}).");
         Require(EarlyStoppingPatience >= 1, nameof(EarlyStoppingPatience), $"must be at least 1 (got {EarlyStoppingPatience}).");
         Require(Enum.IsDefined(Initialization), nameof(Initialization), $"{(int)Initialization} is not a known weight initialization.");

@@ -16,6 +16,8 @@ public sealed class VaeTrainer
     private const long InitializationStream = 1, ShuffleStream = 2, BinarizationStream = 3, NoiseStream = 4, SplitStream = 5, ValidationNoiseStream = 6,
         PseudoInputStream = 7;
 
+    private const int ValidationChunk = 100;
+
     private readonly VaeModelOptions _modelOptions;
     private readonly VaeTrainerOptions _options;
 
@@ -47,10 +49,12 @@ public sealed class VaeTrainer
         int threads = _options.ResolvedThreads;
         var layout = new ParameterLayout(_modelOptions, features);
         int latent = layout.LatentSize;
+        int validationCount = (int)(data.Rows * _options.ValidationFraction);
+        int batchSize = Math.Min(_options.BatchSize, data.Rows - validationCount);
+        TrainingMemory.Check(layout, Math.Max(batchSize, Math.Min(ValidationChunk, validationCount)), k, TrainingMemory.AvailableBytes);
         using var backend = BackendFactory.Create(layout, _options.Engine, threads, _options.Device, _options.FallbackToCpu);
 
         var rows = Enumerable.Range(0, data.Rows).ToArray();
-        int validationCount = (int)(data.Rows * _options.ValidationFraction);
         if (validationCount > 0) new RandomSource(_options.Seed, SplitStream).Shuffle(rows);
         var validationRows = rows[^validationCount..];
         var trainingRows = rows[..^validationCount];
@@ -64,7 +68,6 @@ public sealed class VaeTrainer
         var shuffle = new RandomSource(_options.Seed, ShuffleStream);
         var binarization = new RandomSource(_options.Seed, BinarizationStream);
         var noiseSource = new RandomSource(_options.Seed, NoiseStream);
-        int batchSize = Math.Min(_options.BatchSize, trainingRows.Length);
         int batches = (trainingRows.Length + batchSize - 1) / batchSize;
         var batch = new float[batchSize * features];
         var noise = new float[batchSize * k * latent];
@@ -109,10 +112,7 @@ public sealed class VaeTrainer
                 for (int i = 0; i < count; i++) batchSum += bounds[i];
                 baselineSum = _options.BaselineDecay * baselineSum + batchSum / count;
                 baselineWeight = _options.BaselineDecay * baselineWeight + 1;
-                if (!double.IsFinite(batchSum))
-                    throw new TrainingDivergedException(
-                        $"Training diverged at epoch {epoch}, batch {b + 1}: the bound became {batchSum}. Lower LearningRate (now {_options.LearningRate}), " +
-                        "scale the features, or use a smaller DecoderVariance range; no model was produced.");
+                if (!double.IsFinite(batchSum)) throw Diverged($"at epoch {epoch}, batch {b + 1}: the bound became {batchSum}");
                 boundSum += batchSum;
                 rowsSeen += count;
                 if (b + 1 < batches) // the epoch's last report waits for the validation bound
@@ -123,6 +123,7 @@ public sealed class VaeTrainer
             if (validationCount > 0)
             {
                 validation = ValidationBound(backend, values, features, validationRows, k, latent);
+                if (!double.IsFinite(validation.Value)) throw Diverged($"at epoch {epoch}: the validation bound became {validation}");
                 if (validation > bestValidation)
                 {
                     bestValidation = validation.Value;
@@ -138,14 +139,39 @@ public sealed class VaeTrainer
         }
 
         var parameters = best ?? new float[layout.Count];
-        if (best is null) backend.GetParameters(parameters);
+        if (best is null)
+        {
+            backend.GetParameters(parameters);
+            CheckLastUpdate(backend, parameters, batch, noise, k, Math.Min(batchSize, trainingRows.Length - (batches - 1) * batchSize), history.Count);
+        }
         return new VaeModel(_modelOptions.Clone(), layout, parameters, history, threads, _options.Engine, _options.Device, _options.FallbackToCpu);
     }
+
+    /// <summary>
+    /// The bound checked in the loop is the one before each update, so the last update is checked here: its
+    /// parameters must be finite and give a finite bound on the last batch (with that batch's noise).
+    /// </summary>
+    private void CheckLastUpdate(IVaeBackend backend, float[] parameters, float[] batch, float[] noise, int k, int count, int epoch)
+    {
+        foreach (float p in parameters)
+            if (!float.IsFinite(p)) throw Diverged($"in the last update of epoch {epoch}: a parameter became {p}");
+        var weights = new float[count * k];
+        backend.LogWeights(batch.AsSpan(0, count * backend.Layout.InputSize), count, noise.AsSpan(0, count * k * backend.Layout.LatentSize), k, weights);
+        for (int r = 0; r < count; r++)
+        {
+            double bound = LogSpace.LogMeanExp(weights.AsSpan(r * k, k));
+            if (!double.IsFinite(bound)) throw Diverged($"in the last update of epoch {epoch}: the bound of a row became {bound}");
+        }
+    }
+
+    private TrainingDivergedException Diverged(string where) => new(
+        $"Training diverged {where}. Lower LearningRate (now {_options.LearningRate}), scale the features, or use a smaller " +
+        "DecoderVariance range; no model was produced.");
 
     /// <summary>Mean L_K over the validation rows, with noise fixed across epochs so epochs compare fairly.</summary>
     private double ValidationBound(IVaeBackend backend, float[] values, int features, int[] validationRows, int k, int latent)
     {
-        const int chunk = 100;
+        const int chunk = ValidationChunk;
         var noiseSource = new RandomSource(_options.Seed, ValidationNoiseStream);
         var batch = new float[chunk * features];
         var noise = new float[chunk * k * latent];
