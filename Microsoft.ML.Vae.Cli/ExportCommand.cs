@@ -28,7 +28,7 @@ internal static class ExportCommand
 
     private static readonly Dictionary<string, string> OptionNames = new()
     {
-        [nameof(OnnxExportOptions.LogLikelihoodSampleCount)] = "--eval-k", [nameof(OnnxExportOptions.Seed)] = "--seed",
+        [nameof(OnnxExportOptions.LogLikelihoodSampleCount)] = "--eval-k", ["sampleCount"] = "--eval-k", [nameof(OnnxExportOptions.Seed)] = "--seed",
     };
 
     private static int Run(string modelPath, string outputPath, int evalK, int seed)

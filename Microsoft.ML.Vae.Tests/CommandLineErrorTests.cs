@@ -229,5 +229,8 @@ public sealed class CommandLineErrorTests
         AssertUserError(VaeProcess.Run("export", "--model", _images, "--out", InFolder("x.onnx")), "not a Microsoft.ML.Vae model file");
         AssertUserError(VaeProcess.Run("export", "--model", _model, "--out", _model), "--model");
         AssertUserError(VaeProcess.Run("export", "--model", _model, "--out", InFolder("y.onnx"), "--eval-k", "0"), "--eval-k");
+        // K's shared noise is K × LatentSize floats: a K that cannot fit is refused by name, not an OverflowException.
+        AssertUserError(VaeProcess.Run("export", "--model", _model, "--out", InFolder("z.onnx"), "--eval-k", "2147483647"), "--eval-k");
+        AssertUserError(VaeProcess.Run("score", "--model", _model, "--input", _images, "--eval-k", "2147483647", "--shared-noise", "--out", InFolder("k.csv")), "--eval-k");
     }
 }

@@ -117,8 +117,8 @@ public sealed class VaeModel : IDisposable
         int features = InputSize, latent = LatentSize;
         int passRows = ScoringSampleRows;
         // Equal passes per row (5000 samples: 2 × 2500, not 4096 + 904) keep every pass's matrices large.
-        int passesPerRow = (sampleCount + passRows - 1) / passRows;
-        int samplesPerPass = (sampleCount + passesPerRow - 1) / passesPerRow;
+        int passesPerRow = (int)(((long)sampleCount + passRows - 1) / passRows);
+        int samplesPerPass = (int)(((long)sampleCount + passesPerRow - 1) / passesPerRow);
         int rowsPerPass = Math.Max(1, passRows / samplesPerPass);
         var noise = new float[checked(rowsPerPass * samplesPerPass * latent)];
         var logWeights = new float[rowsPerPass * samplesPerPass];
@@ -161,7 +161,12 @@ public sealed class VaeModel : IDisposable
     /// </summary>
     internal float[] SharedNoise(int seed, long stream, int sampleCount)
     {
-        var noise = new float[checked(sampleCount * LatentSize)];
+        long values = (long)sampleCount * LatentSize;
+        if (values > Array.MaxLength || values * sizeof(float) > TrainingMemory.AvailableBytes / 2)
+            throw new ArgumentOutOfRangeException(nameof(sampleCount), sampleCount,
+                $"sampleCount: the shared noise of {sampleCount:N0} samples is {values:N0} values ({values * 4.0 / (1 << 30):F1} GiB), more than " +
+                $"one array holds or half the {TrainingMemory.AvailableBytes / (double)(1 << 30):F1} GiB this process can use: use a smaller K.");
+        var noise = new float[values];
         new RandomSource(seed, stream).FillLatentNoise(noise, Layout.Latent);
         return noise;
     }
