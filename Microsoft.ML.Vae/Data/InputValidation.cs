@@ -3,6 +3,13 @@ namespace Microsoft.ML.Vae;
 /// <summary>Checks of user data against a model, with messages that name the row and column at fault.</summary>
 internal static class InputValidation
 {
+    /// <summary>Throws <see cref="ArgumentException"/> for a batch of the wrong size or with a value the decoder cannot model.</summary>
+    /// <param name="x">The rows, row-major.</param>
+    /// <param name="rows">How many rows <paramref name="x"/> holds.</param>
+    /// <param name="columns">Values per row the model takes.</param>
+    /// <param name="decoder">The decoder: Bernoulli needs values in [0, 1].</param>
+    /// <param name="parameterName">The argument named in the exception.</param>
+    /// <param name="firstRowIndex">The index of the first row in the caller's data, for the default messages.</param>
     /// <param name="position">How a cell is named in messages, from its row and column index; by default "Row r, column c" (0-based, as the arrays are indexed).</param>
     public static void CheckBatch(ReadOnlySpan<float> x, int rows, int columns, DecoderKind decoder, string parameterName, int firstRowIndex = 0,
         Func<int, int, string>? position = null)
