@@ -9,7 +9,8 @@ namespace Microsoft.ML.Vae.MLNet;
 /// Anomaly detection with an IWAE, on the core's <see cref="VaeAnomalyTrainer"/>: feature scaling, every
 /// <see cref="AnomalyScoreKind"/>, ensembles and a threshold calibrated on held-out training rows. Adds "Score"
 /// (float, higher = more anomalous, as with ML.NET's anomaly trainers) and "PredictedLabel" (bool, Score above the
-/// threshold); <c>context.AnomalyDetection.Evaluate</c> reads both. Made by <c>context.AnomalyDetection.Trainers.Iwae</c>.
+/// threshold), each a vector of one value (ML.NET 5.0.1's OnnxTransformer gives no scalar columns), so evaluate with
+/// <see cref="IwaeAnomalyDetectionTransformer.Evaluate"/>. Made by <c>context.AnomalyDetection.Trainers.Iwae</c>.
 /// </summary>
 public sealed class IwaeAnomalyDetectionTrainer : IEstimator<IwaeAnomalyDetectionTransformer>
 {

@@ -20,6 +20,8 @@ internal sealed partial class OnnxGraphBuilder
     public string Log(string x) => Node("Log", [x]);
     public string Sqrt(string x) => Node("Sqrt", [x]);
     public string Sigmoid(string x) => Node("Sigmoid", [x]);
+    public string Relu(string x) => Node("Relu", [x]);
+    public string Abs(string x) => Node("Abs", [x]);
     public string Max(string a, string b) => Node("Max", [a, b]);
     public string Greater(string a, string b) => Node("Greater", [a, b]);
     public string Equal(string a, string b) => Node("Equal", [a, b]);
@@ -44,12 +46,13 @@ internal sealed partial class OnnxGraphBuilder
     public string ReduceSum(string x, params long[] axes) => Node("ReduceSum", [x, Int64s(axes)], Int("keepdims", 0));
     public string ReduceSumSquare(string x, params long[] axes) => Node("ReduceSumSquare", [x], Ints("axes", axes), Int("keepdims", 0));
     public string ReduceMean(string x, params long[] axes) => Node("ReduceMean", [x], Ints("axes", axes), Int("keepdims", 0));
+    public string ReduceProd(string x, params long[] axes) => Node("ReduceProd", [x], Ints("axes", axes), Int("keepdims", 0));
     public string ReduceLogSumExp(string x, params long[] axes) => Node("ReduceLogSumExp", [x], Ints("axes", axes), Int("keepdims", 0));
 
     public string Activation(Activation activation, string x) => activation switch
     {
         Vae.Activation.Tanh => Node("Tanh", [x]),
-        Vae.Activation.Relu => Node("Relu", [x]),
+        Vae.Activation.Relu => Relu(x),
         Vae.Activation.Softplus => Node("Softplus", [x]),
         Vae.Activation.Identity => x,
         _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation."),

@@ -202,9 +202,9 @@ internal sealed class VaeOnnxGraph
         _model.Parameters.Slice(output.Bias.Offset, output.Bias.Length).CopyTo(bias);
         bias.AsSpan(features).Fill(-100f);
         var logits = g.Gemm(hidden, _main.Constant(weights, width, padded), _main.Constant(bias, padded));
-        var positive = g.ReduceSum(g.Node("Relu", [logits]), 1);
-        var sigmoids = g.Reshape(g.Sigmoid(g.Node("Abs", [logits])), -1, padded / SoftplusGroup, SoftplusGroup);
-        var tail = g.ReduceSum(g.Log(g.Node("ReduceProd", [sigmoids], OnnxAttribute.Ints("axes", 2), OnnxAttribute.Int("keepdims", 0))), 1);
+        var positive = g.ReduceSum(g.Relu(logits), 1);
+        var sigmoids = g.Reshape(g.Sigmoid(g.Abs(logits)), -1, padded / SoftplusGroup, SoftplusGroup);
+        var tail = g.ReduceSum(g.Log(g.ReduceProd(sigmoids, 2)), 1);
         return g.Sub(positive, tail);
     }
 
