@@ -152,6 +152,29 @@ public sealed class LibTorchDeviceLoopTests
         Assert.AreNotEqual(scores[0], scores[1], "rows differ");
     }
 
+    [TestMethod]
+    public void ModelsScoreOnTheDeviceOnlyOnTheLibTorchEngine()
+    {
+        var data = TestData.Clusters(6, Features, seed: 89);
+        var options = DeviceOptions(Binarization.None, 2);
+        options.Epochs = 1;
+        using var model = new VaeTrainer(TestData.SmallOptions(DecoderKind.Gaussian), options).Fit(data);
+        float[] scores = model.LogLikelihoodOnDevice(data, sampleCount: 30, seed: 5);
+        using var libTorch = LibTorchEngineTests.CreateLibTorch(model.Layout);
+        libTorch.SetParameters(model.Parameters);
+        var expected = new float[data.Rows];
+        libTorch.LogLikelihoodOnDevice(data.Values, data.Rows, 30, 5, stream: 0, firstCounter: 0, sharedNoise: false, expected);
+        CollectionAssert.AreEqual(expected, scores, "row i draws from key (seed, 0, i)");
+        // The same estimator as the host's, with other draws: close, not equal.
+        float[] host = model.LogLikelihood(data, sampleCount: 30, seed: 5);
+        for (int r = 0; r < data.Rows; r++) Assert.AreEqual(host[r], scores[r], 0.05 * Math.Abs(host[r]), $"row {r}");
+        CollectionAssert.AreNotEqual(host, scores);
+
+        using var managed = model.UseEngine(EngineKind.Managed);
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => managed.LogLikelihoodOnDevice(data));
+        StringAssert.Contains(e.Message, "UseEngine(EngineKind.LibTorch)");
+    }
+
     private static VaeTrainerOptions DeviceOptions(Binarization binarization, int k) => new()
     {
         SampleCount = k,
