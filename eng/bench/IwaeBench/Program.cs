@@ -88,6 +88,7 @@ if (evalRows > 0 && model is not null)
         for (int r = 0; r < test.Rows; r++) model.LogLikelihood(test.Row(r), 1, ll.AsSpan(r, 1), evalK);
     else model.LogLikelihood(test.Values, test.Rows, ll, evalK, sharedNoise: evalMode == "shared");
     results["eval_seconds"] = clock.Elapsed.TotalSeconds;
+    results["eval_rows"] = test.Rows;
     results["eval_mean_log_likelihood"] = ll.Average(v => (double)v);
     double evalBound = test.Rows * (encoderFlops + (double)evalK * decoderFlops) / peak;
     results["eval_bound_seconds"] = evalBound;

@@ -5,7 +5,8 @@
 # the device, then the PyTorch peers (eager, whole step in one CUDA graph; eng/bench/pytorch/iwae_cuda_bench.py), and
 # prints one table.
 #
-# Prepare here (with .NET), then carry .publish to the GPU machine with the working tree:
+# Prepare here (with .NET), then carry .publish (git ignores it; with this project's device tool: carry [".publish"])
+# to the GPU machine with the working tree (about 25 MB):
 #   dotnet publish eng/bench/IwaeBench -c Release -r linux-x64 --self-contained -p:PublishTrimmed=true -o .publish/IwaeBench
 # There, in the repository root:
 #   bash eng/bench/gpu/run.sh [--device cuda] [--batches 50] [--report-interval 25]
@@ -35,11 +36,9 @@ echo "machine: $(nproc) cores; $(nvidia-smi --query-gpu=name,driver_version --fo
 echo "torch: $($python -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda, "available", torch.cuda.is_available())')"
 echo "data: $data"
 
-LIBTORCH_USE_PYTORCH=1 PYTHON=$python bash eng/build-native.sh > "$out/build-native.log" 2>&1 \
-  || { tail -20 "$out/build-native.log"; exit 1; }
-export VAE_NATIVE_PATH=native/build
-# The shim binds to python3's libtorch when it is preloaded (docs/libtorch.md).
-export LIBTORCH_USE_PYTORCH=1
+# Built against, and at run time bound to, the libtorch of $python's CUDA PyTorch (docs/libtorch.md).
+export LIBTORCH_USE_PYTORCH=1 PYTHON=$python VAE_NATIVE_PATH=native/build
+bash eng/build-native.sh > "$out/build-native.log" 2>&1 || { tail -20 "$out/build-native.log"; exit 1; }
 
 for batch in 100 1000; do
   echo "== device loop, batch $batch"
@@ -67,7 +66,7 @@ for batch in (100, 1000):
         graph = torch_peer[f"k{k}_b{batch}_graph_mean_ms"]
         print(f"| {k} | {batch} | {mine:.3f} | {eager:.3f} | {graph:.3f} | {batch * 1000 / mine:,.0f} | {batch * 1000 / graph:,.0f} |")
 ours = json.load(open(os.path.join(out, "device-loop-b100.json")))
-print(f"\nK=5000 log-likelihood of {torch_peer['eval_rows']} images: device scoring {ours['eval_seconds']:.3f} s, "
-      f"PyTorch eager {torch_peer['eval_seconds']:.3f} s (chunks of {torch_peer['eval_chunk_rows']} rows)")
+print(f"\nK=5000 log-likelihood: device scoring {ours['eval_seconds']:.3f} s for {ours['eval_rows']:.0f} images, "
+      f"PyTorch eager {torch_peer['eval_seconds']:.3f} s for {torch_peer['eval_rows']} (chunks of {torch_peer['eval_chunk_rows']} rows)")
 print(f"engine: {ours.get('engine_name', '?')}")
 PY
