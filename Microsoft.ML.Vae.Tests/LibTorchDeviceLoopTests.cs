@@ -102,6 +102,27 @@ public sealed class LibTorchDeviceLoopTests
     }
 
     [TestMethod]
+    public void ValidationScoresOnTheHostPathBetweenDeviceEpochsAndCancellationStopsTheLoop()
+    {
+        var data = TestData.Clusters(50, Features, seed: 90);
+        var options = DeviceOptions(Binarization.Dynamic, 2);
+        (options.ValidationFraction, options.Epochs, options.DeviceReportInterval) = (0.2, 3, 2);
+        var progress = new ProgressRecorder();
+        using var model = new VaeTrainer(TestData.SmallOptions(), options).Fit(data, progress);
+        Assert.AreEqual(3, model.History.Count);
+        Assert.IsTrue(model.History.All(h => h.ValidationBound is double v && double.IsFinite(v)), "every epoch has a validation bound");
+        Assert.IsTrue(progress.Reports.All(p => p.TrainingLoop == "device"));
+        // 40 training rows in batches of 10 read back every 2 batches: one report mid-epoch, one at its end.
+        CollectionAssert.AreEqual(new[] { 2, 4, 2, 4, 2, 4 }, progress.Reports.Select(p => p.Batch).ToArray());
+        using var again = new VaeTrainer(TestData.SmallOptions(), options).Fit(data);
+        CollectionAssert.AreEqual(model.Parameters.ToArray(), again.Parameters.ToArray(), "a seed reproduces a device run");
+
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.ThrowsExactly<OperationCanceledException>(() => new VaeTrainer(TestData.SmallOptions(), options).Fit(data, cancellationToken: cancelled.Token));
+    }
+
+    [TestMethod]
     public void OptionsTheDeviceLoopDoesNotRunTrainOnTheHostLoopAndSaySo()
     {
         var data = TestData.Clusters(30, Features, seed: 85);
