@@ -39,6 +39,16 @@ void random_draws(int32_t seed, int64_t stream, int64_t counter, int64_t first_i
   draw(counter_bits(counter_key(seed, stream, counter), index));
 }
 
+// Uniforms or normals (transform of the bits) into a host array.
+int32_t random_floats(int32_t seed, int64_t stream, int64_t counter, int64_t first_index, int64_t count, float* values,
+                      torch::Tensor (*transform)(const torch::Tensor&)) {
+  return guarded([&] {
+    require(values != nullptr, "values is null");
+    random_draws(seed, stream, counter, first_index, count,
+                 [&](const torch::Tensor& drawn) { copy_out(transform(drawn), values); });
+  });
+}
+
 #define VAE_CONSTANT(name) {#name, name}
 const std::pair<const char*, int32_t> kConstants[] = {
     VAE_CONSTANT(VAE_ACTIVATION_TANH), VAE_CONSTANT(VAE_ACTIVATION_RELU), VAE_CONSTANT(VAE_ACTIVATION_SOFTPLUS),
@@ -259,20 +269,12 @@ VAE_API int32_t vae_random_bits(int32_t seed, int64_t stream, int64_t counter, i
 
 VAE_API int32_t vae_random_uniform(int32_t seed, int64_t stream, int64_t counter, int64_t first_index, int64_t count,
                                    float* values) {
-  return guarded([&] {
-    require(values != nullptr, "values is null");
-    random_draws(seed, stream, counter, first_index, count,
-                 [&](const torch::Tensor& drawn) { copy_out(counter_uniform(drawn), values); });
-  });
+  return random_floats(seed, stream, counter, first_index, count, values, counter_uniform);
 }
 
 VAE_API int32_t vae_random_normal(int32_t seed, int64_t stream, int64_t counter, int64_t first_index, int64_t count,
                                   float* values) {
-  return guarded([&] {
-    require(values != nullptr, "values is null");
-    random_draws(seed, stream, counter, first_index, count,
-                 [&](const torch::Tensor& drawn) { copy_out(counter_normal(drawn), values); });
-  });
+  return random_floats(seed, stream, counter, first_index, count, values, counter_normal);
 }
 
 VAE_API int32_t vae_random_permutation(int32_t seed, int64_t stream, int64_t counter, int64_t rows, int64_t* order) {
