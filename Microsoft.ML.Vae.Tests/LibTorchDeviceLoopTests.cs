@@ -86,6 +86,23 @@ public sealed class LibTorchDeviceLoopTests
     }
 
     [TestMethod]
+    public void ALoopThatDoesNotFitInMemorySaysWhatToChange()
+    {
+        var layout = new ParameterLayout(TestData.SmallOptions(), Features);
+        var data = TestData.Clusters(23, Features, seed: 91);
+        using var backend = LibTorchEngineTests.CreateLibTorch(layout);
+        // 23 x 2^31 samples of 3 latent values: the noise buffer alone would take 550 GiB.
+        var settings = new NativeLoopSettings
+        {
+            Rows = data.Rows, BatchSize = 23, Samples = int.MaxValue, Seed = 1, ShuffleStream = 2, BinarizationStream = 3, NoiseStream = 4,
+            Objective = new NativeObjective(new ObjectiveSettings(false)), LearningRate = 1e-3f, Beta1 = 0.9f, Beta2 = 0.999f, Epsilon = 1e-4f,
+        };
+        var e = Assert.ThrowsExactly<OutOfMemoryException>(() => backend.OpenDeviceLoop(settings, data.Values, Enumerable.Range(0, data.Rows).ToArray()));
+        StringAssert.Contains(e.Message, "TrainOnDevice = false");
+        StringAssert.Contains(e.Message, "cpu");
+    }
+
+    [TestMethod]
     public void DivergingDeviceRunThrowsAndReturnsNoModel()
     {
         var data = TestData.Clusters(64, 10, seed: 6);

@@ -11,6 +11,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -52,7 +53,9 @@ int32_t guarded(Body&& body) noexcept {
     return VAE_ERROR_OUT_OF_MEMORY;
   } catch (const c10::Error& e) {
     set_error(e.what_without_backtrace());
-    return VAE_ERROR_TORCH;
+    // libtorch 1.x reports a failed host allocation as a plain error of its CPU allocator.
+    bool host_memory = std::strstr(e.what_without_backtrace(), "DefaultCPUAllocator") != nullptr;
+    return host_memory ? VAE_ERROR_OUT_OF_MEMORY : VAE_ERROR_TORCH;
   } catch (const std::bad_alloc&) {
     set_error("out of host memory");
     return VAE_ERROR_OUT_OF_MEMORY;

@@ -101,7 +101,14 @@ internal sealed class LibTorchBackend : IVaeBackend
     {
         Require(settings.Rows == rows.Length, nameof(rows), $"The loop holds {settings.Rows} rows, {rows.Length} were given.");
         int features = Layout.InputSize;
-        _library.OpenLoop(_model, settings);
+        try { _library.OpenLoop(_model, settings); }
+        catch (OutOfMemoryException e)
+        {
+            throw new OutOfMemoryException(
+                $"VaeTrainerOptions.TrainOnDevice: the {rows.Length:N0} training rows ({(double)rows.Length * features * sizeof(float) / (1 << 30):F2} GiB) and the " +
+                $"batch buffers do not fit in the memory of {Device.Description}. Train with TrainOnDevice = false (the host loop sends one batch " +
+                $"at a time), or with fewer rows or a smaller BatchSize or SampleCount. ({e.Message})", e);
+        }
         int chunkRows = (int)Math.Clamp(chunkBytes / (sizeof(float) * (long)features), 1, rows.Length);
         var chunk = new float[chunkRows * features];
         for (int first = 0; first < rows.Length; first += chunkRows)
