@@ -33,5 +33,5 @@ internal sealed class LearnedGaussianPrior : GaussianPrior
             gradient.AsSpan(_mean.Offset, _mean.Length), gradient.AsSpan(_logVariance.Offset, _logVariance.Length));
 
     private DiagonalGaussianMixture Build() => new(
-        _parameters.AsSpan(_mean.Offset, _mean.Length).ToArray(), _parameters.AsSpan(_logVariance.Offset, _logVariance.Length).ToArray(), 1, _latent);
+        _parameters.AsSpan(_mean.Offset, _mean.Length).ToArray(), _parameters.AsSpan(_logVariance.Offset, _logVariance.Length), 1, _latent);
 }

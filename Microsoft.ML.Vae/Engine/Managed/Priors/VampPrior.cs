@@ -57,6 +57,6 @@ internal sealed class VampPrior : GaussianPrior
         int components = _pseudoInputs.Rows, n = components * _latent;
         Buffers.CopyTo(_parameters.AsSpan(_pseudoInputs.Offset, _pseudoInputs.Length), ref _encoderInput);
         _encoder.Forward(_encoderInput, components);
-        return new DiagonalGaussianMixture(_encoder.Output(0).AsSpan(0, n).ToArray(), _encoder.Output(1).AsSpan(0, n).ToArray(), components, _latent);
+        return new DiagonalGaussianMixture(_encoder.Output(0).AsSpan(0, n).ToArray(), _encoder.Output(1).AsSpan(0, n), components, _latent);
     }
 }
