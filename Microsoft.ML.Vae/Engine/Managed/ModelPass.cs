@@ -95,8 +95,8 @@ internal sealed class ModelPass
 
         // The decoder runs on the unweighted ∂log p(x|z)/∂o: each weight gradient scales its rows by the samples'
         // coefficients, so ∂log p(x|z)/∂z comes out unweighted, for the latent family to weight as its estimator says.
-        float[] latentGradient = _decoder.Backward(gradient, _weights.Model, inputGradient: true)!;
+        float[] latentGradient = _decoder.BackwardToInput(gradient, _weights.Model);
         _latents.Backward(_encoder, _weights, latentGradient, objective, gradientScale, gradient);
-        _encoder.Backward(gradient, rowWeights: null, inputGradient: false);
+        _encoder.Backward(gradient, rowWeights: null);
     }
 }

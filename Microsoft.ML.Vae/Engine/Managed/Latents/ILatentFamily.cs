@@ -27,8 +27,8 @@ internal interface ILatentFamily
 
     /// <summary>
     /// Writes ∂loss/∂(the encoder's heads) into the encoder's output gradients, from ∂log p(x|z)/∂z
-    /// (<paramref name="latentGradient"/>, overwritten) and the estimator's per-sample coefficients, and adds the
-    /// prior's parameter gradients to <paramref name="gradient"/>.
+    /// (<paramref name="latentGradient"/>, which it may overwrite) and the estimator's per-sample coefficients, and
+    /// adds the prior's parameter gradients to <paramref name="gradient"/>.
     /// </summary>
     void Backward(DenseStack encoder, ObjectiveWeights weights, float[] latentGradient, in ObjectiveSettings objective,
         float gradientScale, float[] gradient);

@@ -71,10 +71,17 @@ internal sealed class DenseStack
 
     /// <summary>
     /// Adds every layer's weight and bias gradients to <paramref name="gradient"/>, given the heads' output gradients
-    /// (each row scaled by <paramref name="rowWeights"/> for the weight gradients when given). Returns the unscaled
-    /// ∂/∂input when <paramref name="inputGradient"/> is set (a buffer of this stack, valid until its next call), else null.
+    /// (each row scaled by <paramref name="rowWeights"/> for the weight gradients when given).
     /// </summary>
-    public float[]? Backward(float[] gradient, float[]? rowWeights, bool inputGradient)
+    public void Backward(float[] gradient, float[]? rowWeights) => BackPropagate(gradient, rowWeights, inputGradient: false);
+
+    /// <summary>
+    /// <see cref="Backward"/>, and returns the unscaled ∂/∂input, <c>[rows, inputs]</c> (a buffer
+    /// of this stack, valid until its next call).
+    /// </summary>
+    public float[] BackwardToInput(float[] gradient, float[]? rowWeights) => BackPropagate(gradient, rowWeights, inputGradient: true)!;
+
+    private float[]? BackPropagate(float[] gradient, float[]? rowWeights, bool inputGradient)
     {
         int rows = _rows;
         float[] lastHidden = _hiddenOutputs[^1];

@@ -47,7 +47,7 @@ internal sealed class VampPrior : GaussianPrior
         var weightRows = weights.AsMemory(0, sampleRows);
         RowRanges.For(_threads, components, (_, start, end) =>
             mixture.AccumulateComponentGradients(pointRows.Span, responsibilityRows.Span, weightRows.Span, start, end, meanGradient, logVarianceGradient));
-        float[] inputGradient = _encoder.Backward(gradient, rowWeights: null, inputGradient: true)!;
+        float[] inputGradient = _encoder.BackwardToInput(gradient, rowWeights: null);
         var pseudoInputGradient = gradient.AsSpan(_pseudoInputs.Offset, _pseudoInputs.Length);
         TensorPrimitives.Add(pseudoInputGradient, inputGradient.AsSpan(0, pseudoInputGradient.Length), pseudoInputGradient);
     }
