@@ -4,7 +4,7 @@ using System.Numerics.Tensors;
 using Microsoft.ML.Vae.Mathematics;
 using Microsoft.ML.Vae.Model;
 
-namespace Microsoft.ML.Vae.Engine.Managed;
+namespace Microsoft.ML.Vae.Engine.Managed.Likelihoods;
 
 /// <summary>
 /// log p(x|o) of one row given the decoder output o, and its gradient with respect to o, in one pass per row
@@ -45,6 +45,13 @@ internal sealed class ObservationLikelihood
 
     /// <summary>Gaussian decoder: −½ (Σ log σ² + F log 2π), the part of log p(x|o) that does not depend on x or o.</summary>
     public float GaussianConstant => _gaussianConstant;
+
+    /// <summary>The mean of p(x|o) for decoder outputs <paramref name="output"/>: σ(o) (Bernoulli) or o (Gaussian).</summary>
+    public void Mean(ReadOnlySpan<float> output, Span<float> mean)
+    {
+        if (_decoder == DecoderKind.Bernoulli) TensorPrimitives.Sigmoid(output, mean);
+        else output.CopyTo(mean);
+    }
 
     /// <summary>Returns log p(x|o); writes ∂log p/∂o into <paramref name="gradient"/> (may be empty to skip it).</summary>
     public float LogProbability(ReadOnlySpan<float> x, ReadOnlySpan<float> output, Span<float> gradient, Span<float> scratch)
