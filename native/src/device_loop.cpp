@@ -31,7 +31,7 @@ void open_loop(vae_model& m, const vae_loop_settings& s) {
           "the Adam settings are out of range");
   m.loop.reset();  // frees an earlier loop's rows before allocating these
   int64_t b = std::min<int64_t>(s.batch_size, s.rows), k = s.samples, f = n.input_size, d = n.latent_size;
-  auto floats = torch::TensorOptions().dtype(torch::kFloat32).device(m.device);
+  auto floats = m.parameters.options().requires_grad(false);
   auto indices = torch::TensorOptions().dtype(torch::kInt64).device(m.device);
   auto loop = std::make_unique<DeviceLoop>();
   loop->settings = s;

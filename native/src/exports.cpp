@@ -104,18 +104,30 @@ VAE_API int32_t vae_set_num_threads(int32_t threads) {
   });
 }
 
-VAE_API int32_t vae_model_create(const vae_architecture* architecture, const char* device, vae_model** model) {
+namespace {
+
+int32_t create_model(const vae_architecture* architecture, const char* device, torch::Dtype precision, vae_model** model) {
   return guarded([&] {
     require(model != nullptr, "model is null");
     *model = nullptr;
     auto network = checked_network(architecture);
     auto target = checked_device(device);
-    auto options = torch::TensorOptions().dtype(torch::kFloat32).device(target);
+    auto options = torch::TensorOptions().dtype(precision).device(target);
     auto parameters = torch::zeros({network.parameter_count}, options).requires_grad_(true);
     auto first = torch::zeros({network.parameter_count}, options);
     auto second = torch::zeros({network.parameter_count}, options);
     *model = new vae_model(std::move(network), target, parameters, first, second);
   });
+}
+
+}  // namespace
+
+VAE_API int32_t vae_model_create(const vae_architecture* architecture, const char* device, vae_model** model) {
+  return create_model(architecture, device, torch::kFloat32, model);
+}
+
+VAE_API int32_t vae_model_create_float64(const vae_architecture* architecture, const char* device, vae_model** model) {
+  return create_model(architecture, device, torch::kFloat64, model);
 }
 
 VAE_API void vae_model_destroy(vae_model* model) {

@@ -152,9 +152,8 @@ vae_objective checked_objective(const vae_model& m, const vae_objective* o, int3
   return result;
 }
 
-// The caller's host array as a tensor on the device. On the CPU this aliases the caller's memory, which is only read.
 torch::Tensor to_device(const vae_model& m, const float* data, std::vector<int64_t> shape) {
-  return torch::from_blob(const_cast<float*>(data), shape, torch::kFloat32).to(m.device);
+  return torch::from_blob(const_cast<float*>(data), shape, torch::kFloat32).to(m.device, m.parameters.scalar_type());
 }
 
 void copy_out(const torch::Tensor& source, float* target) {

@@ -20,7 +20,7 @@ Mixture prior_mixture(const vae_model& m, const torch::Tensor& p) {
       return {q.mean, q.log_variance};
     }
     default: {
-      auto zeros = torch::zeros({1, d}, torch::TensorOptions().dtype(torch::kFloat32).device(p.device()));
+      auto zeros = torch::zeros({1, d}, p.options().requires_grad(false));
       return {zeros, zeros};
     }
   }

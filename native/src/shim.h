@@ -108,7 +108,8 @@ vae_model& checked(vae_model* model);
 void check_batch(const float* x, int32_t rows, const float* noise, int32_t samples);
 // The objective's settings, checked against the model and the sample count (the managed engine's rules).
 vae_objective checked_objective(const vae_model& m, const vae_objective* o, int32_t samples);
-// The caller's host array as a tensor on the device. On the CPU this aliases the caller's memory, which is only read.
+// The caller's host array as a tensor on the device, in the model's precision. On the CPU a float32 model aliases
+// the caller's memory, which is only read.
 torch::Tensor to_device(const vae_model& m, const float* data, std::vector<int64_t> shape);
 void copy_out(const torch::Tensor& source, float* target);
 
@@ -226,7 +227,7 @@ struct vae_model {
 
   vae::Network network;
   torch::Device device;
-  torch::Tensor parameters;  // flat, float32, on the device, requires grad
+  torch::Tensor parameters;  // flat, float32 (float64 for the reference model), on the device, requires grad
   torch::Tensor first_moment;
   torch::Tensor second_moment;
   // The prior of the current parameters for scoring (the VampPrior's is an encoder pass over its pseudo-inputs),
