@@ -68,6 +68,18 @@ public sealed class CounterRandomTests
     }
 
     [TestMethod]
+    public void BinarisationSetsOneExactlyWhenTheUniformLiesBelowTheProbability()
+    {
+        var random = new CounterRandom(6, 3, 2);
+        var uniforms = Enumerable.Range(0, 1000).Select(i => random.Uniform(100 + i)).ToArray();
+        var target = new float[uniforms.Length];
+        random.FillBernoulli(uniforms, target, firstIndex: 100);
+        Assert.IsTrue(target.All(t => t == 0), "u < u never holds");
+        random.FillBernoulli(uniforms.Select(u => MathF.BitIncrement(u)).ToArray(), target, firstIndex: 100);
+        Assert.IsTrue(target.All(t => t == 1), "u < u + 1 ulp always holds");
+    }
+
+    [TestMethod]
     public void UniformsAndNormalsHaveTheirMoments()
     {
         const int n = 400_000;

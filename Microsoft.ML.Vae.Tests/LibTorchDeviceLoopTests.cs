@@ -111,6 +111,7 @@ public sealed class LibTorchDeviceLoopTests
         options.LearningRate = 1e30f;
         var e = Assert.ThrowsExactly<TrainingDivergedException>(() => new VaeTrainer(modelOptions, options).Fit(data));
         StringAssert.Contains(e.Message, "LearningRate");
+        StringAssert.Contains(e.Message, "at epoch 1, in batches 2 to 2: the bound became");
 
         // One batch, one epoch: the only bound read in the loop is the one before the (diverging) update.
         (options.Epochs, options.BatchSize) = (1, 64);
@@ -123,14 +124,14 @@ public sealed class LibTorchDeviceLoopTests
     {
         var data = TestData.Clusters(50, Features, seed: 90);
         var options = DeviceOptions(Binarization.Dynamic, 2);
-        (options.ValidationFraction, options.Epochs, options.DeviceReportInterval) = (0.2, 3, 2);
+        (options.ValidationFraction, options.Epochs, options.DeviceReportInterval) = (0.2, 3, 3);
         var progress = new ProgressRecorder();
         using var model = new VaeTrainer(TestData.SmallOptions(), options).Fit(data, progress);
         Assert.AreEqual(3, model.History.Count);
         Assert.IsTrue(model.History.All(h => h.ValidationBound is double v && double.IsFinite(v)), "every epoch has a validation bound");
         Assert.IsTrue(progress.Reports.All(p => p.TrainingLoop == "device"));
-        // 40 training rows in batches of 10 read back every 2 batches: one report mid-epoch, one at its end.
-        CollectionAssert.AreEqual(new[] { 2, 4, 2, 4, 2, 4 }, progress.Reports.Select(p => p.Batch).ToArray());
+        // 40 training rows in batches of 10 read back every 3 batches: after the third, and the fourth at the epoch's end.
+        CollectionAssert.AreEqual(new[] { 3, 4, 3, 4, 3, 4 }, progress.Reports.Select(p => p.Batch).ToArray());
         using var again = new VaeTrainer(TestData.SmallOptions(), options).Fit(data);
         CollectionAssert.AreEqual(model.Parameters.ToArray(), again.Parameters.ToArray(), "a seed reproduces a device run");
 
@@ -158,6 +159,12 @@ public sealed class LibTorchDeviceLoopTests
         progress = new ProgressRecorder();
         using var managed = new VaeTrainer(modelOptions, options).Fit(data, progress);
         StringAssert.StartsWith(progress.Reports[0].TrainingLoop, "host (the device loop needs the libtorch engine");
+
+        var categorical = new VaeModelOptions { HiddenSizes = [5], Latent = LatentKind.Categorical, LatentSize = 2, CategoryCount = 3 };
+        (options.Engine, options.AnalyticKl, options.SampleCount) = (EngineKind.LibTorch, true, 1);
+        progress = new ProgressRecorder();
+        using var relaxed = new VaeTrainer(categorical, options).Fit(data, progress);
+        StringAssert.StartsWith(progress.Reports[0].TrainingLoop, "host (the device loop trains Gaussian latents only");
     }
 
     [TestMethod]

@@ -76,10 +76,10 @@ internal sealed class DeviceLoopTraining : IDisposable
             bool last = checkLastUpdate && first + count == _batches;
             var read = _backend.RunDeviceLoop(first, count, step + 1, last);
             step += count;
-            if (!double.IsFinite(read.BoundSum)) throw diverged($"at epoch {epoch}, in batches {first + 1} to {first + count}: the bound became {read.BoundSum}");
+            if (!double.IsFinite(read.BoundSum) || (!last && !double.IsFinite(read.ParameterSum)))
+                throw diverged($"at epoch {epoch}, in batches {first + 1} to {first + count}: the bound became {read.BoundSum}, the parameters' sum {read.ParameterSum}");
             if (last && !(double.IsFinite(read.ParameterSum) && double.IsFinite(read.LastBatchBoundSum)))
                 throw diverged($"in the last update of epoch {epoch}: the parameters' sum became {read.ParameterSum}, the last batch's bound {read.LastBatchBoundSum}");
-            if (!double.IsFinite(read.ParameterSum)) throw diverged($"at epoch {epoch}, by batch {first + count}: the parameters' sum became {read.ParameterSum}");
             boundSum += read.BoundSum;
             rows += (int)read.Rows;
             if (first + count < _batches) report(first + count, boundSum, rows);
