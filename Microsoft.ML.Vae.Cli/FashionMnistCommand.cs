@@ -28,6 +28,8 @@ internal static class FashionMnistCommand
         var threads = new Option<int>("--threads", () => 0, "Worker threads (0 = all cores).");
         var engine = new Option<string>("--engine", () => "managed", "Engine: managed or libtorch.");
         var device = new Option<string?>("--device", "libtorch engine: cpu, cuda or cuda:N (default: CUDA when available).");
+        var trainOnDevice = new Option<bool>("--train-on-device",
+            "libtorch engine: keep the training rows on the device and draw the shuffling, binarisation and noise there (docs/libtorch.md).");
         var estimator = new Option<string>("--estimator", () => "reparam", "Gradient estimator: reparam, stl, dreg or score.");
         var objective = new Option<string>("--objective", () => "iwae", "Training objective: iwae, miwae, ciwae or piwae.");
         var prior = new Option<string>("--prior", () => "standard", "Prior: standard, learned or vamp.");
@@ -38,7 +40,7 @@ internal static class FashionMnistCommand
 
         var root = new RootCommand("Trains a VAE/IWAE on Fashion-MNIST with Microsoft.ML.Vae and estimates the test log-likelihood.")
         {
-            data, k, epochs, batch, hidden, latent, trainSize, evalSize, evalK, binarize, lr, seed, threads, engine, device,
+            data, k, epochs, batch, hidden, latent, trainSize, evalSize, evalK, binarize, lr, seed, threads, engine, device, trainOnDevice,
             estimator, objective, prior, activation, validation, output, json,
         };
         root.SetHandler((InvocationContext context) =>
@@ -48,7 +50,7 @@ internal static class FashionMnistCommand
             {
                 var settings = new RunSettings(
                     Get(data), Get(k), Get(epochs), Get(batch), ParseWidths(Get(hidden)), Get(latent), Get(trainSize), Get(evalSize),
-                    Get(evalK), ParseBinarization(Get(binarize)), Get(lr), Get(seed), Get(threads), ParseEngine(Get(engine)), Get(device),
+                    Get(evalK), ParseBinarization(Get(binarize)), Get(lr), Get(seed), Get(threads), ParseEngine(Get(engine)), Get(device), Get(trainOnDevice),
                     ParseChoice("--estimator", Get(estimator), EstimatorNames), ParseChoice("--objective", Get(objective), ObjectiveNames),
                     ParseChoice("--prior", Get(prior), PriorNames), ParseChoice("--activation", Get(activation), ActivationNames), Get(validation),
                     Get(output), Get(json));
@@ -64,12 +66,13 @@ internal static class FashionMnistCommand
         [nameof(VaeTrainerOptions.SampleCount)] = "--k", [nameof(VaeTrainerOptions.Epochs)] = "--epochs", [nameof(VaeTrainerOptions.BatchSize)] = "--batch",
         [nameof(VaeModelOptions.HiddenSizes)] = "--hidden", [nameof(VaeModelOptions.DecoderHiddenSizes)] = "--hidden", [nameof(VaeModelOptions.LatentSize)] = "--latent",
         [nameof(VaeTrainerOptions.LearningRate)] = "--lr", [nameof(VaeTrainerOptions.Threads)] = "--threads", [nameof(VaeTrainerOptions.Device)] = "--device",
+        [nameof(VaeTrainerOptions.TrainOnDevice)] = "--train-on-device",
         [nameof(VaeTrainerOptions.GradientEstimator)] = "--estimator", [nameof(VaeTrainerOptions.Objective)] = "--objective", [nameof(VaeModelOptions.Prior)] = "--prior",
         [nameof(VaeModelOptions.Activation)] = "--activation", [nameof(VaeTrainerOptions.ValidationFraction)] = "--validation", ["sampleCount"] = "--eval-k",
     };
 
     private sealed record RunSettings(string? Data, int K, int Epochs, int Batch, int[] Hidden, int Latent, int TrainSize, int EvalSize,
-        int EvalK, Binarization Binarization, float LearningRate, int Seed, int Threads, EngineKind Engine, string? Device,
+        int EvalK, Binarization Binarization, float LearningRate, int Seed, int Threads, EngineKind Engine, string? Device, bool TrainOnDevice,
         GradientEstimator Estimator, TrainingObjective Objective, PriorKind Prior, Activation Activation, double Validation, string? Output, string? Json);
 
     private static readonly Dictionary<string, GradientEstimator> EstimatorNames = new()
@@ -116,7 +119,7 @@ internal static class FashionMnistCommand
         var trainerOptions = new VaeTrainerOptions
         {
             SampleCount = s.K, Epochs = s.Epochs, BatchSize = s.Batch, LearningRate = s.LearningRate, Binarization = s.Binarization,
-            Seed = s.Seed, Threads = s.Threads, Engine = s.Engine, Device = s.Device,
+            Seed = s.Seed, Threads = s.Threads, Engine = s.Engine, Device = s.Device, TrainOnDevice = s.TrainOnDevice,
             GradientEstimator = s.Estimator, Objective = s.Objective, ValidationFraction = s.Validation,
         };
         var trainer = new VaeTrainer(modelOptions, trainerOptions);
@@ -126,6 +129,7 @@ internal static class FashionMnistCommand
         VaeModel model = null!;
         var clock = Stopwatch.StartNew();
         int batchesRun = 0;
+        string trainingLoop = "host";
         ProgressBars().Start(ctx =>
         {
             var task = ctx.AddTask($"Training (K={s.K})", maxValue: s.Epochs);
@@ -133,6 +137,7 @@ internal static class FashionMnistCommand
             {
                 task.Value = p.Epoch - 1 + (double)p.Batch / p.BatchesPerEpoch;
                 task.Description = $"Training (K={s.K}) epoch {p.Epoch}/{p.Epochs} bound {p.Bound:F2}";
+                trainingLoop = p.TrainingLoop;
                 if (p.Batch == p.BatchesPerEpoch) AnsiConsole.MarkupLineInterpolated($"epoch {p.Epoch}: training bound {p.Bound:F2} nats");
             });
             model = trainer.Fit(train, progress, cancellationToken);
@@ -142,7 +147,7 @@ internal static class FashionMnistCommand
         int rowsPerBatch = Math.Min(s.Batch, train.Rows);
         batchesRun = model.History.Count * ((train.Rows + rowsPerBatch - 1) / rowsPerBatch);
         double msPerBatch = trainSeconds * 1000 / batchesRun;
-        AnsiConsole.MarkupLineInterpolated($"Trained in {trainSeconds:F1} s ({msPerBatch:F2} ms per batch of {rowsPerBatch}).");
+        AnsiConsole.MarkupLineInterpolated($"Trained in {trainSeconds:F1} s ({msPerBatch:F2} ms per batch of {rowsPerBatch}, {trainingLoop} loop).");
 
         double? logLikelihood = null, evalSeconds = null;
         if (s.EvalSize > 0)
@@ -164,7 +169,7 @@ internal static class FashionMnistCommand
             model.Save(s.Output);
             AnsiConsole.MarkupLineInterpolated($"Model saved to {Path.GetFullPath(s.Output)}.");
         }
-        if (s.Json is not null) WriteJson(s, dataset, trainSeconds, msPerBatch, logLikelihood, evalSeconds, model);
+        if (s.Json is not null) WriteJson(s, dataset, trainSeconds, msPerBatch, trainingLoop, logLikelihood, evalSeconds, model);
         return 0;
     }
 
@@ -182,7 +187,7 @@ internal static class FashionMnistCommand
         return new FeatureMatrix(values, images.Rows, images.Columns);
     }
 
-    private static void WriteJson(RunSettings s, FashionMnistData dataset, double trainSeconds, double msPerBatch, double? logLikelihood, double? evalSeconds, VaeModel model)
+    private static void WriteJson(RunSettings s, FashionMnistData dataset, double trainSeconds, double msPerBatch, string trainingLoop, double? logLikelihood, double? evalSeconds, VaeModel model)
     {
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -198,6 +203,7 @@ internal static class FashionMnistCommand
             writer.WriteNumber("batch", Math.Min(s.Batch, dataset.Train.Images.Rows));
             writer.WriteString("hidden", string.Join(",", s.Hidden));
             writer.WriteNumber("latent", s.Latent);
+            writer.WriteString("training_loop", trainingLoop);
             writer.WriteString("binarize", s.Binarization.ToString().ToLowerInvariant());
             writer.WriteNumber("seed", s.Seed);
             writer.WriteString("engine", s.Engine.ToString().ToLowerInvariant());

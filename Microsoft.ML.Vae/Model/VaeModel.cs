@@ -155,6 +155,28 @@ public sealed class VaeModel : IDisposable
     }
 
     /// <summary>
+    /// The estimate of <see cref="LogLikelihood(FeatureMatrix, int, int, IProgress{int}, CancellationToken)"/> with the
+    /// noise drawn on the libtorch engine's device by the counter-based generator of the device loop (row i from key
+    /// (seed, 0, i), or (seed, 0, 0) for every row with <paramref name="sharedNoise"/>): the same estimator, other
+    /// draws than the host's for the same seed, and one read-back per group of rows instead of host noise every pass.
+    /// Gaussian latents on the libtorch engine only (<see cref="UseEngine"/>).
+    /// </summary>
+    public float[] LogLikelihoodOnDevice(FeatureMatrix x, int sampleCount = 5000, int seed = 0, bool sharedNoise = false)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (sampleCount < 1)
+            throw new ArgumentOutOfRangeException(nameof(sampleCount), sampleCount, "sampleCount (K) must be at least 1.");
+        if (_backend is not Engine.LibTorch.LibTorchBackend device)
+            throw new InvalidOperationException($"LogLikelihoodOnDevice needs the libtorch engine, and this model scores on {EngineName}: use UseEngine(EngineKind.LibTorch).");
+        if (Layout.Latent != LatentKind.Gaussian)
+            throw new InvalidOperationException("LogLikelihoodOnDevice draws Gaussian noise: score categorical latents with LogLikelihood.");
+        CheckInput(x.Values, x.Rows, nameof(x));
+        var result = new float[x.Rows];
+        if (x.Rows > 0) device.LogLikelihoodOnDevice(x.Values, x.Rows, sampleCount, seed, stream: 0, firstCounter: 0, sharedNoise, result);
+        return result;
+    }
+
+    /// <summary>
     /// The noise of the shared-noise estimate, <c>[sampleCount, LatentSize]</c>: drawn in one go from stream
     /// <paramref name="stream"/> of <paramref name="seed"/>, so it depends on neither the engine nor its pass sizes
     /// (the ONNX export stores exactly these draws).

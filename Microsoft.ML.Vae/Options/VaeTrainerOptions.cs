@@ -107,6 +107,18 @@ public sealed class VaeTrainerOptions
     /// </summary>
     public bool FallbackToCpu { get; set; } = true;
 
+    /// <summary>
+    /// libtorch engine: train with the device loop (docs/libtorch.md): the training rows stay on the device, and the
+    /// shuffling, dynamic binarisation and noise are drawn there by a counter-based generator, so the same seed gives
+    /// other weights than the host loop (but the same ones on every device). Options the device loop does not run
+    /// (categorical latents, the score-function estimator, the managed engine) train on the host loop, and
+    /// <see cref="TrainingProgress.TrainingLoop"/> says why. Default false.
+    /// </summary>
+    public bool TrainOnDevice { get; set; }
+
+    /// <summary>Device loop: batches between read-backs (progress, cancellation and the divergence check). Default 50.</summary>
+    public int DeviceReportInterval { get; set; } = 50;
+
     /// <summary>More workers than this only multiply the per-thread buffers.</summary>
     internal const int MaxThreads = 1024;
 
@@ -131,6 +143,7 @@ public sealed class VaeTrainerOptions
         Require(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), $"must lie in [0, 1) (got {ValidationFraction}).");
         Require(EarlyStoppingPatience >= 1, nameof(EarlyStoppingPatience), $"must be at least 1 (got {EarlyStoppingPatience}).");
         Require(Enum.IsDefined(Initialization), nameof(Initialization), $"{(int)Initialization} is not a known weight initialization.");
+        Require(DeviceReportInterval >= 1, nameof(DeviceReportInterval), $"must be at least 1 (got {DeviceReportInterval}).");
         Require(Enum.IsDefined(Engine), nameof(Engine), $"{(int)Engine} is not a known engine.");
         Require(Enum.IsDefined(Objective), nameof(Objective), $"{(int)Objective} is not a known objective.");
         Require(Enum.IsDefined(GradientEstimator), nameof(GradientEstimator), $"{(int)GradientEstimator} is not a known gradient estimator.");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML.Vae.Engine;
+using Microsoft.ML.Vae.Engine.LibTorch;
 using Microsoft.ML.Vae.Mathematics;
 using Microsoft.ML.Vae.Model;
 
@@ -8,12 +9,14 @@ namespace Microsoft.ML.Vae;
 /// <summary>
 /// Trains a VAE (K = 1) or an IWAE (K &gt; 1) with Adam on minibatches reshuffled every epoch. Everything random
 /// (initialisation, shuffling, binarisation, noise) comes from <see cref="VaeTrainerOptions.Seed"/>, drawn on the host
-/// and handed to the engine, so the same seed and thread count give identical weights on every run.
+/// and handed to the engine, so the same seed and thread count give identical weights on every run; with
+/// <see cref="VaeTrainerOptions.TrainOnDevice"/> the libtorch engine draws the shuffling, binarisation and noise on the
+/// device instead (<see cref="DeviceLoopTraining"/>).
 /// </summary>
 public sealed class VaeTrainer
 {
     // Independent random streams of one seed, so adding a use of randomness never shifts another.
-    private const long InitializationStream = 1, ShuffleStream = 2, BinarizationStream = 3, NoiseStream = 4, SplitStream = 5, ValidationNoiseStream = 6,
+    internal const long InitializationStream = 1, ShuffleStream = 2, BinarizationStream = 3, NoiseStream = 4, SplitStream = 5, ValidationNoiseStream = 6,
         PseudoInputStream = 7;
 
     private const int ValidationChunk = 100;
@@ -87,36 +90,55 @@ public sealed class VaeTrainer
         double bestValidation = double.NegativeInfinity;
         int epochsWithoutImprovement = 0;
         long step = 0;
+        string trainingLoop = "host";
+        string? unsupported = _options.TrainOnDevice ? DeviceLoopTraining.UnsupportedReason(backend, layout, _options) : null;
+        if (unsupported is not null) trainingLoop = $"host (the device loop {unsupported})";
+        using var deviceLoop = _options.TrainOnDevice && unsupported is null
+            ? new DeviceLoopTraining((LibTorchBackend)backend, _options, values, trainingRows, batchSize, (ShuffleStream, BinarizationStream, NoiseStream))
+            : null;
+        if (deviceLoop is not null) trainingLoop = "device";
         var clock = Stopwatch.StartNew();
 
         for (int epoch = 1; epoch <= _options.Epochs; epoch++)
         {
-            shuffle.Shuffle(trainingRows);
             double boundSum = 0;
             int rowsSeen = 0;
-            for (int b = 0; b < batches; b++)
+            if (deviceLoop is not null)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                int start = b * batchSize, count = Math.Min(batchSize, trainingRows.Length - start);
-                Gather(values, features, trainingRows.AsSpan(start, count), batch,
-                    _options.Binarization == Binarization.Dynamic ? binarization : null);
-                noiseSource.FillLatentNoise(noise.AsSpan(0, count * k * latent), layout.Latent);
-                var adam = new AdamSettings(_options.LearningRate, _options.Beta1, _options.Beta2, _options.Epsilon, ++step);
-                var stepObjective = objective with
+                int current = epoch;
+                (boundSum, rowsSeen) = deviceLoop.RunEpoch(epoch, ref step, checkLastUpdate: validationCount == 0 && epoch == _options.Epochs,
+                    (done, sum, seen) => progress?.Report(new TrainingProgress(current, _options.Epochs, done, batches, sum / seen,
+                        history.LastOrDefault()?.ValidationBound, clock.Elapsed) { TrainingLoop = trainingLoop }),
+                    Diverged, cancellationToken);
+            }
+            else
+            {
+                shuffle.Shuffle(trainingRows);
+                for (int b = 0; b < batches; b++)
                 {
-                    Temperature = Temperature(step),
-                    ScoreBaseline = baselineWeight > 0 ? (float)(baselineSum / baselineWeight) : float.NaN,
-                };
-                backend.TrainStep(batch.AsSpan(0, count * features), count, noise.AsSpan(0, count * k * latent), k, stepObjective, adam, bounds);
-                double batchSum = 0;
-                for (int i = 0; i < count; i++) batchSum += bounds[i];
-                baselineSum = _options.BaselineDecay * baselineSum + batchSum / count;
-                baselineWeight = _options.BaselineDecay * baselineWeight + 1;
-                if (!double.IsFinite(batchSum)) throw Diverged($"at epoch {epoch}, batch {b + 1}: the bound became {batchSum}");
-                boundSum += batchSum;
-                rowsSeen += count;
-                if (b + 1 < batches) // the epoch's last report waits for the validation bound
-                    progress?.Report(new TrainingProgress(epoch, _options.Epochs, b + 1, batches, boundSum / rowsSeen, history.LastOrDefault()?.ValidationBound, clock.Elapsed));
+                    cancellationToken.ThrowIfCancellationRequested();
+                    int start = b * batchSize, count = Math.Min(batchSize, trainingRows.Length - start);
+                    Gather(values, features, trainingRows.AsSpan(start, count), batch,
+                        _options.Binarization == Binarization.Dynamic ? binarization : null);
+                    noiseSource.FillLatentNoise(noise.AsSpan(0, count * k * latent), layout.Latent);
+                    var adam = new AdamSettings(_options.LearningRate, _options.Beta1, _options.Beta2, _options.Epsilon, ++step);
+                    var stepObjective = objective with
+                    {
+                        Temperature = Temperature(step),
+                        ScoreBaseline = baselineWeight > 0 ? (float)(baselineSum / baselineWeight) : float.NaN,
+                    };
+                    backend.TrainStep(batch.AsSpan(0, count * features), count, noise.AsSpan(0, count * k * latent), k, stepObjective, adam, bounds);
+                    double batchSum = 0;
+                    for (int i = 0; i < count; i++) batchSum += bounds[i];
+                    baselineSum = _options.BaselineDecay * baselineSum + batchSum / count;
+                    baselineWeight = _options.BaselineDecay * baselineWeight + 1;
+                    if (!double.IsFinite(batchSum)) throw Diverged($"at epoch {epoch}, batch {b + 1}: the bound became {batchSum}");
+                    boundSum += batchSum;
+                    rowsSeen += count;
+                    if (b + 1 < batches) // the epoch's last report waits for the validation bound
+                        progress?.Report(new TrainingProgress(epoch, _options.Epochs, b + 1, batches, boundSum / rowsSeen, history.LastOrDefault()?.ValidationBound, clock.Elapsed)
+                            { TrainingLoop = trainingLoop });
+                }
             }
 
             double? validation = null;
@@ -134,7 +156,8 @@ public sealed class VaeTrainer
                 else epochsWithoutImprovement++;
             }
             history.Add(new EpochSummary(epoch, boundSum / rowsSeen, validation, clock.Elapsed));
-            progress?.Report(new TrainingProgress(epoch, _options.Epochs, batches, batches, boundSum / rowsSeen, validation, clock.Elapsed));
+            progress?.Report(new TrainingProgress(epoch, _options.Epochs, batches, batches, boundSum / rowsSeen, validation, clock.Elapsed)
+                { TrainingLoop = trainingLoop });
             if (validationCount > 0 && epochsWithoutImprovement >= _options.EarlyStoppingPatience) break;
         }
 
@@ -142,7 +165,8 @@ public sealed class VaeTrainer
         if (best is null)
         {
             backend.GetParameters(parameters);
-            CheckLastUpdate(backend, parameters, batch, noise, k, Math.Min(batchSize, trainingRows.Length - (batches - 1) * batchSize), history.Count);
+            // The device loop checked its last update on the device, with the last batch and noise it drew there.
+            if (deviceLoop is null) CheckLastUpdate(backend, parameters, batch, noise, k, Math.Min(batchSize, trainingRows.Length - (batches - 1) * batchSize), history.Count);
         }
         return new VaeModel(_modelOptions.Clone(), layout, parameters, history, threads, _options.Engine, _options.Device, _options.FallbackToCpu);
     }

@@ -6,6 +6,8 @@
  *   message on the calling thread until that thread's next failing call. No C++ exception crosses this interface.
  * - A vae_model is opaque; create it with vae_model_create and free it with vae_model_destroy.
  * - Arrays are row-major float32 on the host; every call copies whole batches in and out once.
+ * - The device loop (vae_loop_*) keeps the training rows on the device and draws everything random there with the
+ *   counter-based generator (vae_random_*), which the C# side reproduces bit for bit (Mathematics/CounterRandom.cs).
  * - Layouts and the mathematics are those of docs/design.md; the parameter offsets come from the caller
  *   (ParameterLayout on the C# side), so every engine shares one flat parameter vector.
  */
@@ -29,7 +31,7 @@ extern "C" {
 #endif
 
 /* Raised whenever a signature, a structure or a meaning below changes; the C# side refuses any other version. */
-#define VAE_ABI_VERSION 3
+#define VAE_ABI_VERSION 4
 
 #define VAE_OK 0
 #define VAE_ERROR_ARGUMENT 1      /* a bad argument: a null pointer, an inconsistent layout, an unknown device */
@@ -178,6 +180,79 @@ VAE_API int32_t vae_model_log_weights(vae_model* model, const float* x, int32_t 
 /* Decoder output for z [rows, latent_size]: probabilities (Bernoulli) or means (Gaussian), [rows, input_size].
  * Safe to call from several threads at once. */
 VAE_API int32_t vae_model_decode(vae_model* model, const float* z, int32_t rows, float* output);
+
+/*
+ * The device-resident training loop: the training rows live on the model's device; each epoch's order, dynamic
+ * binarisation and the latent noise come from the counter-based generator, keyed by (seed, stream, counter) with the
+ * counter the epoch (shuffle) or the Adam step (binarisation, noise), and the element index within the batch
+ * (row * input_size + feature, (row * samples + k) * latent_size + d). Gaussian latents only; not the
+ * score-function estimator (its baseline is a host running mean).
+ */
+typedef struct vae_loop_settings {
+  int64_t rows;                 /* training rows held on the device */
+  int32_t batch_size;
+  int32_t samples;              /* K */
+  int32_t seed;
+  int32_t dynamic_binarization; /* 1: each batch is binarised with fresh uniforms (Bernoulli decoder), 0: used as is */
+  int64_t shuffle_stream;
+  int64_t binarization_stream;
+  int64_t noise_stream;
+  vae_objective objective;
+  float learning_rate;
+  float beta1;
+  float beta2;
+  float epsilon;
+} vae_loop_settings;
+
+/* What vae_loop_run reads back, in one synchronisation at its end. */
+typedef struct vae_loop_report {
+  double bound_sum;            /* the row bounds of the batches run (each before its update), summed on the device */
+  double parameter_sum;        /* the parameters after the last update, summed: not finite when one is not */
+  double last_batch_bound_sum; /* check_last_update: the last batch's row bounds after its update (same noise); else 0 */
+  int64_t rows;                /* rows in the batches run */
+} vae_loop_report;
+
+/* Opens the loop (replacing an open one): allocates the rows and the batch buffers on the model's device. */
+VAE_API int32_t vae_loop_open(vae_model* model, const vae_loop_settings* settings);
+
+/* Copies rows [first_row, first_row + count) of the training data (count x input_size floats) to the device. */
+VAE_API int32_t vae_loop_upload(vae_model* model, int64_t first_row, const float* rows, int64_t count);
+
+/* Draws the order of an epoch (on the device, no synchronisation). */
+VAE_API int32_t vae_loop_shuffle(vae_model* model, int64_t epoch);
+
+/* Runs batches [first_batch, first_batch + batch_count) of the epoch's order, the first taking Adam step first_step,
+ * without synchronising until the report is read at the end. */
+VAE_API int32_t vae_loop_run(vae_model* model, int64_t first_batch, int32_t batch_count, int64_t first_step,
+                             int32_t check_last_update, vae_loop_report* report);
+
+/* Frees the loop's rows and buffers; a model without an open loop is left as it is. */
+VAE_API int32_t vae_loop_close(vae_model* model);
+
+/*
+ * IWAE log-likelihood estimates per row on the device: row r draws its K x latent_size normals from the generator
+ * with key (seed, stream, first_counter + r), or (seed, stream, first_counter) for every row when shared_noise is 1,
+ * element index k * latent_size + d. Computed in passes of at most sample_rows rows x samples, accumulated on the
+ * device and read back once per group of rows. Gaussian latents only.
+ */
+VAE_API int32_t vae_model_log_likelihood(vae_model* model, const float* x, int32_t rows, int32_t samples, int32_t seed,
+                                         int64_t stream, int64_t first_counter, int32_t shared_noise,
+                                         int32_t sample_rows, float* log_likelihood);
+
+/* The generator's draws for elements [first_index, first_index + count) of (seed, stream, counter), on the CPU:
+ * bits (uint32), uniforms in [0, 1) and standard normals; and an epoch's order of rows (int64). For tests. */
+VAE_API int32_t vae_random_bits(int32_t seed, int64_t stream, int64_t counter, int64_t first_index, int64_t count,
+                                uint32_t* bits);
+VAE_API int32_t vae_random_uniform(int32_t seed, int64_t stream, int64_t counter, int64_t first_index, int64_t count,
+                                   float* values);
+VAE_API int32_t vae_random_normal(int32_t seed, int64_t stream, int64_t counter, int64_t first_index, int64_t count,
+                                  float* values);
+VAE_API int32_t vae_random_permutation(int32_t seed, int64_t stream, int64_t counter, int64_t rows, int64_t* order);
+
+/* The value of a VAE_* constant of this header by name (e.g. "VAE_PRIOR_VAMP"), so the binding's mappings are
+ * checked against the shim; and sizeof of a structure by name (e.g. "vae_architecture"). */
+VAE_API int32_t vae_constant(const char* name, int32_t* value);
+VAE_API int32_t vae_structure_size(const char* name, int64_t* size);
 
 #ifdef __cplusplus
 }

@@ -94,6 +94,57 @@ internal sealed class LibTorchBackend : IVaeBackend
         _library.Decode(_model, z, rows, output);
     }
 
+    /// <summary>
+    /// Opens the device loop (native/src/device_loop.cpp) and uploads its training rows: <paramref name="rows"/> of
+    /// <paramref name="values"/>, gathered on the host in chunks of at most <paramref name="chunkBytes"/>.
+    /// </summary>
+    internal void OpenDeviceLoop(in NativeLoopSettings settings, float[] values, ReadOnlySpan<int> rows, long chunkBytes = UploadChunkBytes)
+    {
+        Require(settings.Rows == rows.Length, nameof(rows), $"The loop holds {settings.Rows} rows, {rows.Length} were given.");
+        int features = Layout.InputSize;
+        try { _library.OpenLoop(_model, settings); }
+        catch (OutOfMemoryException e)
+        {
+            throw new OutOfMemoryException(
+                $"VaeTrainerOptions.TrainOnDevice: the {rows.Length:N0} training rows ({(double)rows.Length * features * sizeof(float) / (1 << 30):F2} GiB) and the " +
+                $"batch buffers do not fit in the memory of {Device.Description}. Train with TrainOnDevice = false (the host loop sends one batch " +
+                $"at a time), or with fewer rows or a smaller BatchSize or SampleCount. ({e.Message})", e);
+        }
+        int chunkRows = (int)Math.Clamp(chunkBytes / (sizeof(float) * (long)features), 1, rows.Length);
+        var chunk = new float[chunkRows * features];
+        for (int first = 0; first < rows.Length; first += chunkRows)
+        {
+            int count = Math.Min(chunkRows, rows.Length - first);
+            for (int r = 0; r < count; r++) values.AsSpan(rows[first + r] * features, features).CopyTo(chunk.AsSpan(r * features));
+            _library.UploadLoopRows(_model, first, chunk.AsSpan(0, count * features), count);
+        }
+    }
+
+    /// <summary>The host memory one upload of the device loop's rows takes at most (the rows go up in chunks of this size).</summary>
+    internal const long UploadChunkBytes = 64L << 20;
+
+    internal void ShuffleDeviceLoop(long epoch) => _library.ShuffleLoop(_model, epoch);
+
+    internal NativeLoopReport RunDeviceLoop(long firstBatch, int batchCount, long firstStep, bool checkLastUpdate) =>
+        _library.RunLoop(_model, firstBatch, batchCount, firstStep, checkLastUpdate);
+
+    internal void CloseDeviceLoop() => _library.CloseLoop(_model);
+
+    /// <summary>
+    /// IWAE log-likelihood estimates with the noise drawn on the device: row r's from <see cref="Mathematics.CounterRandom"/>
+    /// (seed, stream, firstCounter + r), or (seed, stream, firstCounter) for every row with shared noise, element
+    /// k·latent + d; passes of <see cref="ScoringSampleRows"/> sample rows, one read-back per group of rows.
+    /// </summary>
+    internal void LogLikelihoodOnDevice(ReadOnlySpan<float> x, int rows, int sampleCount, int seed, long stream, long firstCounter,
+        bool sharedNoise, Span<float> result)
+    {
+        Require(rows >= 1, nameof(rows), $"At least one row is needed (got {rows}).");
+        Require(sampleCount >= 1, nameof(sampleCount), $"The sample count K must be at least 1 (got {sampleCount}).");
+        CheckRows(x, rows, Layout.InputSize, nameof(x));
+        CheckOutput(result, rows, nameof(result));
+        _library.LogLikelihood(_model, x, rows, sampleCount, seed, stream, firstCounter, sharedNoise, ScoringSampleRows, result);
+    }
+
     public void Dispose() => _model.Dispose();
 
     // The shim reads and writes exactly the sizes the shapes imply, so every span is checked here first.

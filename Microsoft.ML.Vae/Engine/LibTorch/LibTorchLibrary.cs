@@ -14,7 +14,7 @@ namespace Microsoft.ML.Vae.Engine.LibTorch;
 internal sealed unsafe class LibTorchLibrary
 {
     /// <summary>VAE_ABI_VERSION of the header this binding mirrors.</summary>
-    public const int AbiVersion = 3;
+    public const int AbiVersion = 4;
 
     private const int StatusArgument = 1, StatusOutOfMemory = 3;
 
@@ -33,6 +33,18 @@ internal sealed unsafe class LibTorchLibrary
     private readonly delegate* unmanaged<nint, float*, int, float*, float*, int> _encode;
     private readonly delegate* unmanaged<nint, float*, int, float*, int, float*, int> _logWeights;
     private readonly delegate* unmanaged<nint, float*, int, float*, int> _decode;
+    private readonly delegate* unmanaged<nint, NativeLoopSettings*, int> _loopOpen;
+    private readonly delegate* unmanaged<nint, long, float*, long, int> _loopUpload;
+    private readonly delegate* unmanaged<nint, long, int> _loopShuffle;
+    private readonly delegate* unmanaged<nint, long, int, long, int, NativeLoopReport*, int> _loopRun;
+    private readonly delegate* unmanaged<nint, int> _loopClose;
+    private readonly delegate* unmanaged<nint, float*, int, int, int, long, long, int, int, float*, int> _logLikelihood;
+    private readonly delegate* unmanaged<int, long, long, long, long, uint*, int> _randomBits;
+    private readonly delegate* unmanaged<int, long, long, long, long, float*, int> _randomUniform;
+    private readonly delegate* unmanaged<int, long, long, long, long, float*, int> _randomNormal;
+    private readonly delegate* unmanaged<int, long, long, long, long*, int> _randomPermutation;
+    private readonly delegate* unmanaged<byte*, int*, int> _constant;
+    private readonly delegate* unmanaged<byte*, long*, int> _structureSize;
 
     private LibTorchLibrary(string path, nint library)
     {
@@ -58,6 +70,18 @@ internal sealed unsafe class LibTorchLibrary
         _encode = (delegate* unmanaged<nint, float*, int, float*, float*, int>)NativeLibrary.GetExport(library, "vae_model_encode");
         _logWeights = (delegate* unmanaged<nint, float*, int, float*, int, float*, int>)NativeLibrary.GetExport(library, "vae_model_log_weights");
         _decode = (delegate* unmanaged<nint, float*, int, float*, int>)NativeLibrary.GetExport(library, "vae_model_decode");
+        _loopOpen = (delegate* unmanaged<nint, NativeLoopSettings*, int>)NativeLibrary.GetExport(library, "vae_loop_open");
+        _loopUpload = (delegate* unmanaged<nint, long, float*, long, int>)NativeLibrary.GetExport(library, "vae_loop_upload");
+        _loopShuffle = (delegate* unmanaged<nint, long, int>)NativeLibrary.GetExport(library, "vae_loop_shuffle");
+        _loopRun = (delegate* unmanaged<nint, long, int, long, int, NativeLoopReport*, int>)NativeLibrary.GetExport(library, "vae_loop_run");
+        _loopClose = (delegate* unmanaged<nint, int>)NativeLibrary.GetExport(library, "vae_loop_close");
+        _logLikelihood = (delegate* unmanaged<nint, float*, int, int, int, long, long, int, int, float*, int>)NativeLibrary.GetExport(library, "vae_model_log_likelihood");
+        _randomBits = (delegate* unmanaged<int, long, long, long, long, uint*, int>)NativeLibrary.GetExport(library, "vae_random_bits");
+        _randomUniform = (delegate* unmanaged<int, long, long, long, long, float*, int>)NativeLibrary.GetExport(library, "vae_random_uniform");
+        _randomNormal = (delegate* unmanaged<int, long, long, long, long, float*, int>)NativeLibrary.GetExport(library, "vae_random_normal");
+        _randomPermutation = (delegate* unmanaged<int, long, long, long, long*, int>)NativeLibrary.GetExport(library, "vae_random_permutation");
+        _constant = (delegate* unmanaged<byte*, int*, int>)NativeLibrary.GetExport(library, "vae_constant");
+        _structureSize = (delegate* unmanaged<byte*, long*, int>)NativeLibrary.GetExport(library, "vae_structure_size");
     }
 
     /// <summary>The shim of this process, loaded on first use; throws with the remedies when it cannot be.</summary>
@@ -123,12 +147,12 @@ internal sealed unsafe class LibTorchLibrary
                 DecoderHiddenCount = decoder.Length,
                 InputSize = layout.InputSize,
                 LatentSize = layout.LatentSize,
-                Activation = NativeActivation(layout.Activation),
-                Decoder = layout.Decoder == DecoderKind.Bernoulli ? 0 : 1,
+                Activation = NativeConstants.Of(layout.Activation),
+                Decoder = NativeConstants.Of(layout.Decoder),
                 DecoderVariance = layout.DecoderVariance,
-                Latent = categorical ? 1 : 0,
+                Latent = NativeConstants.Of(layout.Latent),
                 CategoryCount = layout.CategoryCount,
-                Prior = (int)layout.Prior,
+                Prior = NativeConstants.Of(layout.Prior),
                 PseudoInputCount = layout.PseudoInputs?.Rows ?? 0,
                 PriorMeanOffset = layout.PriorMean?.Offset ?? -1,
                 PriorLogVarianceOffset = layout.PriorLogVariance?.Offset ?? -1,
@@ -192,6 +216,85 @@ internal sealed unsafe class LibTorchLibrary
         fixed (float* zs = z, o = output) Check(_decode(lease.Pointer, zs, rows, o));
     }
 
+    /// <summary>Opens the model's device loop (replacing an open one): its rows and batch buffers on the model's device.</summary>
+    public void OpenLoop(LibTorchModelHandle model, in NativeLoopSettings settings)
+    {
+        var copy = settings;
+        using var lease = model.Acquire();
+        Check(_loopOpen(lease.Pointer, &copy));
+    }
+
+    public void UploadLoopRows(LibTorchModelHandle model, long firstRow, ReadOnlySpan<float> rows, long count)
+    {
+        using var lease = model.Acquire();
+        fixed (float* values = rows) Check(_loopUpload(lease.Pointer, firstRow, values, count));
+    }
+
+    public void ShuffleLoop(LibTorchModelHandle model, long epoch)
+    {
+        using var lease = model.Acquire();
+        Check(_loopShuffle(lease.Pointer, epoch));
+    }
+
+    public NativeLoopReport RunLoop(LibTorchModelHandle model, long firstBatch, int batchCount, long firstStep, bool checkLastUpdate)
+    {
+        NativeLoopReport report;
+        using var lease = model.Acquire();
+        Check(_loopRun(lease.Pointer, firstBatch, batchCount, firstStep, checkLastUpdate ? 1 : 0, &report));
+        return report;
+    }
+
+    public void CloseLoop(LibTorchModelHandle model)
+    {
+        using var lease = model.Acquire();
+        Check(_loopClose(lease.Pointer));
+    }
+
+    public void LogLikelihood(LibTorchModelHandle model, ReadOnlySpan<float> x, int rows, int sampleCount, int seed, long stream,
+        long firstCounter, bool sharedNoise, int sampleRows, Span<float> result)
+    {
+        using var lease = model.Acquire();
+        fixed (float* xs = x, values = result)
+            Check(_logLikelihood(lease.Pointer, xs, rows, sampleCount, seed, stream, firstCounter, sharedNoise ? 1 : 0, sampleRows, values));
+    }
+
+    /// <summary>The shim's counter-based draws of (seed, stream, counter) from element firstIndex on (for tests).</summary>
+    public void RandomBits(int seed, long stream, long counter, long firstIndex, Span<uint> bits)
+    {
+        fixed (uint* values = bits) Check(_randomBits(seed, stream, counter, firstIndex, bits.Length, values));
+    }
+
+    public void RandomUniform(int seed, long stream, long counter, long firstIndex, Span<float> values)
+    {
+        fixed (float* v = values) Check(_randomUniform(seed, stream, counter, firstIndex, values.Length, v));
+    }
+
+    public void RandomNormal(int seed, long stream, long counter, long firstIndex, Span<float> values)
+    {
+        fixed (float* v = values) Check(_randomNormal(seed, stream, counter, firstIndex, values.Length, v));
+    }
+
+    public void RandomPermutation(int seed, long stream, long counter, Span<long> order)
+    {
+        fixed (long* values = order) Check(_randomPermutation(seed, stream, counter, order.Length, values));
+    }
+
+    /// <summary>The value of the header's constant <paramref name="name"/> (e.g. VAE_PRIOR_VAMP) as the shim was built.</summary>
+    public int Constant(string name)
+    {
+        int value;
+        fixed (byte* text = Encoding.UTF8.GetBytes(name + "\0")) Check(_constant(text, &value));
+        return value;
+    }
+
+    /// <summary>sizeof of the header's structure <paramref name="name"/> (e.g. vae_architecture) as the shim was built.</summary>
+    public long StructureSize(string name)
+    {
+        long size;
+        fixed (byte* text = Encoding.UTF8.GetBytes(name + "\0")) Check(_structureSize(text, &size));
+        return size;
+    }
+
     /// <summary>Turns a failed status into an exception with the shim's message (read on the thread that failed).</summary>
     private void Check(int status)
     {
@@ -204,13 +307,4 @@ internal sealed unsafe class LibTorchLibrary
             _ => new InvalidOperationException(message),
         };
     }
-
-    private static int NativeActivation(Activation activation) => activation switch
-    {
-        Activation.Tanh => 0,
-        Activation.Relu => 1,
-        Activation.Softplus => 2,
-        Activation.Identity => 3,
-        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation."),
-    };
 }

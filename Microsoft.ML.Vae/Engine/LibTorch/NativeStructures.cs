@@ -2,7 +2,8 @@ using System.Runtime.InteropServices;
 
 namespace Microsoft.ML.Vae.Engine.LibTorch;
 
-// Field-for-field mirrors of the structures of native/include/vae_torch.h (the shim static_asserts their sizes).
+// Field-for-field mirrors of the structures of native/include/vae_torch.h (the shim static_asserts their sizes, and a
+// test compares them with the sizes vae_structure_size reports).
 
 /// <summary><c>vae_dense_layer</c>: a dense layer as offsets into the flat parameter vector.</summary>
 [StructLayout(LayoutKind.Sequential)]
@@ -65,11 +66,10 @@ internal struct NativeObjective
 
     public NativeObjective(in ObjectiveSettings settings)
     {
-        // The shim's VAE_OBJECTIVE_* and VAE_ESTIMATOR_* follow the order of the C# enums.
-        Objective = (int)settings.Objective;
+        Objective = NativeConstants.Of(settings.Objective);
         Groups = settings.Groups;
         CiwaeBeta = settings.CiwaeBeta;
-        Estimator = (int)settings.Estimator;
+        Estimator = NativeConstants.Of(settings.Estimator);
         ScoreBaseline = settings.ScoreBaseline;
         Temperature = settings.Temperature;
         StraightThrough = settings.StraightThrough ? 1 : 0;
@@ -95,4 +95,33 @@ internal struct NativeAdam
         Epsilon = settings.Epsilon;
         Step = settings.Step;
     }
+}
+
+/// <summary><c>vae_loop_settings</c>: the device loop's data, batches, random streams, objective and Adam settings.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct NativeLoopSettings
+{
+    public long Rows;
+    public int BatchSize;
+    public int Samples;
+    public int Seed;
+    public int DynamicBinarization;
+    public long ShuffleStream;
+    public long BinarizationStream;
+    public long NoiseStream;
+    public NativeObjective Objective;
+    public float LearningRate;
+    public float Beta1;
+    public float Beta2;
+    public float Epsilon;
+}
+
+/// <summary><c>vae_loop_report</c>: what one run of the device loop reads back.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct NativeLoopReport
+{
+    public double BoundSum;
+    public double ParameterSum;
+    public double LastBatchBoundSum;
+    public long Rows;
 }

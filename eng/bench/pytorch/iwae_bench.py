@@ -41,7 +41,7 @@ class Iwae(nn.Module):
         """log p(x|z) + log p(z) - log q(z|x) for k samples per row: [rows, k]."""
         h = self.enc(x)
         mu, lv = self.mu(h), self.lv(h)
-        eps = torch.randn(x.shape[0], k, mu.shape[1])
+        eps = torch.randn(x.shape[0], k, mu.shape[1], device=x.device)
         z = mu.unsqueeze(1) + torch.exp(0.5 * lv).unsqueeze(1) * eps
         logits = self.dec(z)
         # Bernoulli: x*o - softplus(o), written as -BCE-with-logits.
