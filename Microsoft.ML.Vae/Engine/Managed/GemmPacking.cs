@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
 namespace Microsoft.ML.Vae.Engine.Managed;
 
 /// <summary>
@@ -34,14 +37,11 @@ internal static unsafe class GemmPacking
         {
             float* source = a + (nint)(p0 + p) * lda + i0;
             float* target = destination + p * rowsPerSliver;
+            // Six floats per sliver as one 16-byte and one 8-byte move (Rows is 6): a third of the scalar copies.
             for (int s = 0; s < fullSlivers; s++, source += rowsPerSliver, target += sliverSize)
             {
-                target[0] = source[0];
-                target[1] = source[1];
-                target[2] = source[2];
-                target[3] = source[3];
-                target[4] = source[4];
-                target[5] = source[5];
+                Vector128.Load(source).Store(target);
+                *(ulong*)(target + 4) = *(ulong*)(source + 4);
             }
 
             if (lastRows > 0)
@@ -72,14 +72,13 @@ internal static unsafe class GemmPacking
         if (transB == Transpose.No)
         {
             // op(B)[p, j] = b[p·ldb + j]: read each row of b once, contiguously, and deal it out over the slivers.
-            nuint sliverBytes = (nuint)columnsPerSliver * sizeof(float);
             nuint lastBytes = (nuint)lastCols * sizeof(float);
             for (int p = 0; p < kc; p++)
             {
                 float* source = b + (nint)(p0 + p) * ldb + j0;
                 float* target = destination + p * columnsPerSliver;
                 for (int s = 0; s < fullSlivers; s++, source += columnsPerSliver, target += sliverSize)
-                    Buffer.MemoryCopy(source, target, sliverBytes, sliverBytes);
+                    CopySliverRow(source, target, columnsPerSliver);
                 if (lastCols > 0)
                 {
                     float* lastRow = last + p * lastWidth;
@@ -107,6 +106,30 @@ internal static unsafe class GemmPacking
             for (int p = 0; p < kc; p++)
                 last[p * lastWidth + j] = 0;
         }
+    }
+
+    /// <summary>
+    /// Copies one row of a B sliver (2, 8, 16 or 32 floats) with the widest vectors that fit: a general memory copy
+    /// spends as long choosing its method as moving 128 bytes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopySliverRow(float* source, float* target, int count)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j + 16 <= count; j += 16)
+                Vector512.Load(source + j).Store(target + j);
+        }
+
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; j + 8 <= count; j += 8)
+                Vector256.Load(source + j).Store(target + j);
+        }
+
+        for (; j < count; j++)
+            target[j] = source[j];
     }
 
     /// <summary>Floats <see cref="PackA"/> writes for an mc × kc block.</summary>
