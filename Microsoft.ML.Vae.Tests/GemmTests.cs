@@ -8,12 +8,12 @@ public sealed class GemmTests
 {
     /// <summary>
     /// (m, n, k) covering single elements, primes, exact tiles, partial and narrow tiles, more than one row block
-    /// (over 144 rows) and more than one K block (over 800).
+    /// (over 162 rows with a 1 MiB L2, 36 with 256 KiB) and more than one K block (over 800).
     /// </summary>
     private static readonly (int M, int N, int K)[] s_sizes =
     [
         (1, 1, 1), (1, 37, 5), (29, 1, 11), (6, 32, 16), (7, 13, 5), (12, 64, 1), (31, 67, 29), (67, 31, 257),
-        (151, 97, 300), (5, 3, 1601), (13, 50, 853),
+        (331, 97, 300), (5, 3, 1601), (13, 50, 853),
     ];
 
     private static readonly Transpose[] s_transposes = [Transpose.No, Transpose.Yes];
@@ -224,13 +224,28 @@ public sealed class GemmTests
     }
 
     [TestMethod]
+    public void RowBlocksFillAtMostHalfTheL2()
+    {
+        Assert.IsTrue(GemmCache.L2Bytes >= 64 * 1024, $"L2 of {GemmCache.L2Bytes} bytes");
+        foreach (int l2 in new[] { 1 << 20, 256 * 1024, 2 << 20, GemmCache.L2Bytes })
+        {
+            int rows = GemmBlocked.RowBlock(l2);
+            Assert.AreEqual(0, rows % GemmMicroKernel.Rows, $"L2 {l2}: {rows} rows is not whole slivers");
+            Assert.IsTrue(rows * (long)GemmBlocked.KcMax * sizeof(float) <= l2 / 2, $"L2 {l2}: {rows} rows of KcMax floats overflow half of it");
+            Assert.IsTrue((rows + GemmMicroKernel.Rows) * (long)GemmBlocked.KcMax * sizeof(float) > l2 / 2, $"L2 {l2}: {rows} rows leave a sliver unused");
+        }
+
+        Assert.AreEqual(GemmMicroKernel.Rows, GemmBlocked.RowBlock(1024), "a tiny cache still gets one sliver");
+    }
+
+    [TestMethod]
     public void BiasActivationEpilogueIsBitIdenticalToSeparatePasses()
     {
         // Odd shapes: single rows and columns, partial tiles, narrow last slivers, more than one row block (> 144),
         // more than one K block (> 800), and a padded C; every activation; the row split on 1 and 3 threads.
         (int M, int N, int K, int Padding)[] shapes =
         [
-            (1, 16, 3, 0), (17, 1, 5, 0), (7, 3, 9, 0), (29, 13, 31, 2), (151, 97, 300, 0), (13, 50, 853, 0),
+            (1, 16, 3, 0), (17, 1, 5, 0), (7, 3, 9, 0), (29, 13, 31, 2), (331, 97, 300, 0), (13, 50, 853, 0),
             (200, 33, 70, 5), (45, 419, 120, 0), (9, 3, 7, 1),
         ];
         foreach ((int m, int n, int k, int padding) in shapes)

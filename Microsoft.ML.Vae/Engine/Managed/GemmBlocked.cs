@@ -13,10 +13,14 @@ internal static unsafe class GemmBlocked
     /// Largest K block. Long blocks pay the packing and the pass over C fewer times; the B sliver then streams from L2,
     /// which the kernel tolerates. 800 keeps 784-pixel rows in one block. Measured in docs/benchmarks-gemm.md.
     /// </summary>
-    private const int KcMax = 800;
+    internal const int KcMax = 800;
 
-    /// <summary>Rows of A per block (a multiple of the kernel's rows): the packed A block (Mc × kc) stays within L2.</summary>
-    private const int Mc = 144;
+    /// <summary>
+    /// Rows of A per block: the largest multiple of the kernel's rows whose packed A block (Mc × KcMax floats) fills at
+    /// most half of the core's L2, so the block stays there while B slivers and C tiles stream past it
+    /// (1 MiB L2: 162 rows; 256 KiB: 36). Any value gives the same results: it does not split the K sums.
+    /// </summary>
+    private static readonly int Mc = RowBlock(GemmCache.L2Bytes);
 
     /// <summary>Columns of B per block (a multiple of every sliver width): the packed B block (kc × Nc) stays within L3.</summary>
     private const int Nc = 2048;
@@ -34,6 +38,14 @@ internal static unsafe class GemmBlocked
         Vector256.IsHardwareAccelerated ? GemmVectorWidth.Vector256 :
         Vector128.IsHardwareAccelerated ? GemmVectorWidth.Vector128 :
         GemmVectorWidth.Scalar;
+
+    /// <summary>Rows per block for an L2 of <paramref name="l2Bytes"/>: see <see cref="Mc"/>.</summary>
+    internal static int RowBlock(int l2Bytes)
+    {
+        const int rows = GemmMicroKernel.Rows;
+        int fit = l2Bytes / 2 / (KcMax * sizeof(float)) / rows * rows;
+        return Math.Max(rows, fit);
+    }
 
     /// <summary>
     /// How many threads an m×n×k product runs on, given at most <paramref name="threads"/>: one per

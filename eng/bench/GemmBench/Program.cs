@@ -52,7 +52,8 @@ internal static class Program
         }
 
         Console.WriteLine($"threads={threads} runs={runs} clock={(s_cpuTime ? "process CPU time" : "wall")} " +
-            $"managed width={width} openblas={(openBlas ? "libopenblas.so.0" : "not run")}");
+            $"managed width={width} openblas={(openBlas ? "libopenblas.so.0" : "not run")} " +
+            $"L2={GemmCache.L2Bytes / 1024} KiB row block={GemmBlocked.RowBlock(GemmCache.L2Bytes)}");
         Console.WriteLine($"{"shape",-36} {"managed",9} {"openblas",9} {"ratio",6} " +
             $"{"best:",6} {"managed",8} {"openblas",9} {"ratio",6} {"peak",7} {"of peak",8}   (GFLOP/s; of peak: median, best)");
         foreach (Shape shape in s_shapes)
