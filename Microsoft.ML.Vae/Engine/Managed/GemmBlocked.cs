@@ -49,8 +49,7 @@ internal static unsafe class GemmBlocked
 
     /// <summary>
     /// How many threads an m×n×k product runs on, given at most <paramref name="threads"/>: one per
-    /// <see cref="MinWorkPerWorker"/> multiply-adds, at least one. A function of the sizes only, so results (which
-    /// depend on how C is split) do not depend on the machine's load.
+    /// <see cref="MinWorkPerWorker"/> multiply-adds, at least one. (The results are the same for any worker count.)
     /// </summary>
     public static int Workers(int m, int n, int k, int threads)
         => (int)Math.Clamp((long)m * n * k / MinWorkPerWorker, 1, Math.Max(1, threads));

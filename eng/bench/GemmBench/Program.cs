@@ -7,9 +7,10 @@ namespace Microsoft.ML.Vae.Benchmarks;
 /// GFLOP/s of the managed SGEMM against the measured FMA peak and OpenBLAS on the shapes of the 784-200-200-50 IWAE
 /// (batch 100, K = 50).
 /// Usage: GemmBench [--threads N] [--runs N] [--width scalar|vector128|vector256|vector512] [--shape NAME] [--cpu-time]
-/// [--no-openblas] [--scaling]
+/// [--no-openblas] [--scaling] [--epilogue]
 /// --scaling times small and mid-sized products on exactly 1 and 2 workers (wall clock), the measurement behind
-/// GemmBlocked.MinWorkPerWorker.
+/// GemmBlocked.MinWorkPerWorker. --epilogue times the dense layer's bias + tanh fused into the product
+/// (GemmBiasActivation) against the product followed by the engine's separate passes.
 /// With --cpu-time the rates are per second of process CPU time (per busy core) rather than of wall-clock time,
 /// which is steadier when other processes share the cores. The peak (eng/bench/Shared/PeakFlops.cs) is probed with the
 /// same thread count and clock just before each shape, so the ratio to it compares numbers taken under the same load.
@@ -48,6 +49,12 @@ internal static class Program
         if (args.Contains("--scaling"))
         {
             MeasureScaling(width, runs);
+            return 0;
+        }
+
+        if (args.Contains("--epilogue"))
+        {
+            MeasureEpilogue(threads, runs);
             return 0;
         }
 
@@ -169,6 +176,60 @@ internal static class Program
 
             double one = Median(times[0]), two = Median(times[1]);
             Console.WriteLine($"{shape.Name,-24} {(long)shape.M * shape.N * shape.K,10} {one,12:F1} {two,13:F1} {one / two,9:F2}");
+        }
+    }
+
+    /// <summary>Median ms per call of y = tanh(x·W + b), fused and as separate passes, alternating so both see the same load.</summary>
+    private static void MeasureEpilogue(int threads, int runs)
+    {
+        Console.WriteLine($"bias + tanh: fused epilogue against separate passes, threads={threads}, median of {runs} runs, " +
+            $"clock={(s_cpuTime ? "process CPU time" : "wall")}");
+        Console.WriteLine($"{"shape",-36} {"separate ms",12} {"fused ms",9} {"saved",6}");
+        foreach (Shape shape in s_shapes.Where(s => s.TransA == Transpose.No && s.TransB == Transpose.No && s.M == 5000))
+        {
+            float[] a = RandomMatrix(shape.M * shape.K, 1), b = RandomMatrix(shape.K * shape.N, 2);
+            float[] bias = RandomMatrix(shape.N, 3), c = new float[shape.M * shape.N];
+            void Separate()
+            {
+                Gemm.Multiply(shape.TransA, shape.TransB, shape.M, shape.N, shape.K, 1f, a, shape.K, b, shape.N, 0f, c, shape.N, threads);
+                for (int i = 0; i < shape.M; i++)
+                {
+                    Span<float> row = c.AsSpan(i * shape.N, shape.N);
+                    System.Numerics.Tensors.TensorPrimitives.Add(row, bias, row);
+                }
+
+                Activations.Apply(Activation.Tanh, c);
+            }
+
+            void Fused() => Gemm.Multiply(shape.TransA, shape.TransB, shape.M, shape.N, shape.K, 1f, a, shape.K, b,
+                shape.N, 0f, c, shape.N, threads, new GemmBiasActivation(bias, Activation.Tanh));
+
+            double[][] times = [new double[runs], new double[runs]];
+            using var process = Process.GetCurrentProcess();
+            for (int run = -2; run < runs; run++)
+            {
+                for (int variant = 0; variant < 2; variant++)
+                {
+                    process.Refresh();
+                    TimeSpan cpuStart = process.TotalProcessorTime;
+                    var watch = Stopwatch.StartNew();
+                    for (int i = 0; i < 5; i++)
+                    {
+                        if (variant == 0)
+                            Separate();
+                        else
+                            Fused();
+                    }
+
+                    process.Refresh();
+                    double ms = (s_cpuTime ? (process.TotalProcessorTime - cpuStart).TotalMilliseconds : watch.Elapsed.TotalMilliseconds) / 5;
+                    if (run >= 0)
+                        times[variant][run] = ms;
+                }
+            }
+
+            double separate = Median(times[0]), fused = Median(times[1]);
+            Console.WriteLine($"{shape.Name,-36} {separate,12:F2} {fused,9:F2} {1 - fused / separate,6:P0}");
         }
     }
 
