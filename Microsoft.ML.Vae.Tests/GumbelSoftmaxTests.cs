@@ -1,5 +1,6 @@
 using Microsoft.ML.Vae.Engine;
 using Microsoft.ML.Vae.Engine.Managed;
+using Microsoft.ML.Vae.Engine.Managed.Latents;
 using Microsoft.ML.Vae.Mathematics;
 using Microsoft.ML.Vae.Model;
 

@@ -86,38 +86,29 @@ public sealed class LibTorchEstimatorParityTests
         var layout = new ParameterLayout(options, Features);
         var parameters = TestData.RandomParameters(layout, seed: 81);
         var x = TestData.Clusters(Rows, Features, seed: 82);
-        using var managed = new ManagedBackend(layout, threads: 2);
-        using var libTorch = CreateLibTorch(layout);
-        managed.SetParameters(parameters);
-        libTorch.SetParameters(parameters);
         int d = layout.LatentSize, k = 6;
-
-        var (expectedMean, expectedLogVariance) = (new float[Rows * d], new float[Rows * d]);
-        var (mean, logVariance) = (new float[Rows * d], new float[Rows * d]);
-        managed.Encode(x.Values, Rows, expectedMean, expectedLogVariance);
-        libTorch.Encode(x.Values, Rows, mean, logVariance);
-        AssertClose(expectedMean, mean, "mean");
-        AssertClose(expectedLogVariance, logVariance, "log-variance");
-
+        using var engines = new EngineTrio(layout, parameters);
+        engines.AssertEncodingsAgree(x.Values, Rows);
         var noise = Noise(layout, Rows * k * d, seed: 83);
-        var (expectedWeights, weights) = (new float[Rows * k], new float[Rows * k]);
-        managed.LogWeights(x.Values, Rows, noise, k, expectedWeights);
-        libTorch.LogWeights(x.Values, Rows, noise, k, weights);
-        AssertClose(expectedWeights, weights, "log weight");
+        float[] LogWeights(IVaeBackend engine)
+        {
+            var weights = new float[Rows * k];
+            engine.LogWeights(x.Values, Rows, noise, k, weights);
+            return weights;
+        }
+        engines.AssertAgree("log weight", LogWeights);
 
         // After new parameters the engine's cached prior (the VampPrior's encoder pass) must follow.
-        var moved = TestData.RandomParameters(layout, seed: 84);
-        managed.SetParameters(moved);
-        libTorch.SetParameters(moved);
-        managed.LogWeights(x.Values, Rows, noise, k, expectedWeights);
-        libTorch.LogWeights(x.Values, Rows, noise, k, weights);
-        AssertClose(expectedWeights, weights, "log weight after SetParameters");
+        engines.SetParameters(TestData.RandomParameters(layout, seed: 84));
+        engines.AssertAgree("log weight after SetParameters", LogWeights);
 
         var z = TestData.Normal(Rows * d, seed: 85);
-        var (expectedOutput, output) = (new float[Rows * Features], new float[Rows * Features]);
-        managed.Decode(z, Rows, expectedOutput);
-        libTorch.Decode(z, Rows, output);
-        AssertClose(expectedOutput, output, "decoder output");
+        engines.AssertAgree("decoder output", engine =>
+        {
+            var output = new float[Rows * Features];
+            engine.Decode(z, Rows, output);
+            return output;
+        });
     }
 
     [TestMethod]
@@ -134,7 +125,8 @@ public sealed class LibTorchEstimatorParityTests
         var parameters = TestData.RandomParameters(layout, seed: 91);
         var x = TestData.Clusters(Rows, Features, seed: 92);
         int k = analyticKl ? 1 : 4;
-        LibTorchEngineTests.AssertAdamStepsMatch(layout, parameters, x, k, noiseSeed: 93, step => new ObjectiveSettings(analyticKl)
+        using var engines = new EngineTrio(layout, parameters);
+        engines.AssertAdamStepsAgree(x, k, noiseSeed: 93, steps: 5, step => new ObjectiveSettings(analyticKl)
         {
             Objective = objective, Groups = objective is TrainingObjective.Miwae or TrainingObjective.Piwae ? 2 : 1, Estimator = estimator,
             ScoreBaseline = step == 1 ? float.NaN : -10f, Temperature = 1f / step, StraightThrough = step % 2 == 0,
@@ -218,19 +210,8 @@ public sealed class LibTorchEstimatorParityTests
         var parameters = TestData.RandomParameters(layout, seed);
         int rows = x.Rows;
         var noise = Noise(layout, rows * k * layout.LatentSize, seed + 1);
-        using var managed = new ManagedBackend(layout, threads: 2);
-        using var libTorch = CreateLibTorch(layout);
-        managed.SetParameters(parameters);
-        libTorch.SetParameters(parameters);
-
-        var (expectedBounds, bounds) = (new float[rows], new float[rows]);
-        var (expectedGradient, gradient) = (new float[layout.Count], new float[layout.Count]);
-        managed.Gradient(x.Values, rows, noise, k, settings, expectedBounds, expectedGradient);
-        libTorch.Gradient(x.Values, rows, noise, k, settings, bounds, gradient);
-        AssertClose(expectedBounds, bounds, "bound");
-        Assert.IsTrue(expectedGradient.Any(g => g != 0), "the reference gradient should not vanish");
-        AssertClose(expectedGradient, gradient, "gradient", layout);
-        return bounds;
+        using var engines = new EngineTrio(layout, parameters);
+        return engines.AssertGradientsAgree(x.Values, rows, noise, k, settings);
     }
 
     /// <summary>Standard normal noise for Gaussian latents, uniform in (0, 1) for categorical ones (as the trainer draws it).</summary>

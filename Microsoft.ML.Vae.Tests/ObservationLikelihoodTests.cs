@@ -1,4 +1,4 @@
-using Microsoft.ML.Vae.Engine.Managed;
+using Microsoft.ML.Vae.Engine.Managed.Likelihoods;
 using Microsoft.ML.Vae.Model;
 
 namespace Microsoft.ML.Vae.Tests;

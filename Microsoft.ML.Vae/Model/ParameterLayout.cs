@@ -104,9 +104,6 @@ internal sealed class ParameterLayout
 
     public int Count { get; private set; }
 
-    /// <summary>Widest activation of the encoder and decoder, for sizing work buffers.</summary>
-    public int MaxWidth => _tensors.Max(t => t.Columns);
-
     public ParameterTensor Find(string name) =>
         _tensors.FirstOrDefault(t => t.Name == name) is { Name: not null } t ? t : throw new KeyNotFoundException($"The model has no parameter '{name}'.");
 

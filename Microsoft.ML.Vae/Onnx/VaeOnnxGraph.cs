@@ -1,4 +1,6 @@
 using Microsoft.ML.Vae.Engine.Managed;
+using Microsoft.ML.Vae.Engine.Managed.Latents;
+using Microsoft.ML.Vae.Engine.Managed.Likelihoods;
 using Microsoft.ML.Vae.Engine.Managed.Priors;
 using Microsoft.ML.Vae.Mathematics;
 using Microsoft.ML.Vae.Model;
@@ -7,9 +9,9 @@ namespace Microsoft.ML.Vae.Onnx;
 
 /// <summary>
 /// One trained <see cref="VaeModel"/> as ONNX subgraphs: encoder, decoder and the importance-weighted log p(x) with
-/// shared noise, each mirroring the managed engine's formulas (ManagedBackend, ObservationLikelihood, the priors,
-/// GumbelSoftmax). The weights become constants of the main graph once; every method adds nodes to the graph it is
-/// given (the main graph or a Scan body).
+/// shared noise, each mirroring the managed engine's formulas (DenseStack, GaussianLatents, ObservationLikelihood,
+/// the priors, GumbelSoftmax). The weights become constants of the main graph once; every method adds nodes to the
+/// graph it is given (the main graph or a Scan body).
 /// </summary>
 internal sealed class VaeOnnxGraph
 {

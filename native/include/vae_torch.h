@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /* Raised whenever a signature, a structure or a meaning below changes; the C# side refuses any other version. */
-#define VAE_ABI_VERSION 2
+#define VAE_ABI_VERSION 3
 
 #define VAE_OK 0
 #define VAE_ERROR_ARGUMENT 1      /* a bad argument: a null pointer, an inconsistent layout, an unknown device */
@@ -139,6 +139,10 @@ VAE_API int32_t vae_set_num_threads(int32_t threads);
 
 /* device: "cpu" or "cuda:N". Parameters start at zero; Adam state at zero. */
 VAE_API int32_t vae_model_create(const vae_architecture* architecture, const char* device, vae_model** model);
+
+/* As vae_model_create, but the model computes in float64 (inputs and results still cross as float32): the exact
+ * reference whose distance from the float32 engines measures their rounding error in the parity tests. */
+VAE_API int32_t vae_model_create_float64(const vae_architecture* architecture, const char* device, vae_model** model);
 
 /* Frees the model; null is allowed. */
 VAE_API void vae_model_destroy(vae_model* model);

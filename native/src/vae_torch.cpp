@@ -223,7 +223,7 @@ struct vae_model {
 
   Network network;
   torch::Device device;
-  torch::Tensor parameters;  // flat, float32, on the device, requires grad
+  torch::Tensor parameters;  // flat, float32 (float64 for the reference model), on the device, requires grad
   torch::Tensor first_moment;
   torch::Tensor second_moment;
   // The prior of the current parameters for scoring (the VampPrior's is an encoder pass over its pseudo-inputs),
@@ -272,9 +272,10 @@ vae_objective checked_objective(const vae_model& m, const vae_objective* o, int3
   return result;
 }
 
-// The caller's host array as a tensor on the device. On the CPU this aliases the caller's memory, which is only read.
+// The caller's host array as a tensor on the device, in the model's precision. On the CPU a float32 model aliases
+// the caller's memory, which is only read.
 torch::Tensor to_device(const vae_model& m, const float* data, std::vector<int64_t> shape) {
-  return torch::from_blob(const_cast<float*>(data), shape, torch::kFloat32).to(m.device);
+  return torch::from_blob(const_cast<float*>(data), shape, torch::kFloat32).to(m.device, m.parameters.scalar_type());
 }
 
 void copy_out(const torch::Tensor& source, float* target) {
@@ -353,7 +354,7 @@ Mixture prior_mixture(const vae_model& m, const torch::Tensor& p) {
       return {q.mean, q.log_variance};
     }
     default: {
-      auto zeros = torch::zeros({1, d}, torch::TensorOptions().dtype(torch::kFloat32).device(p.device()));
+      auto zeros = torch::zeros({1, d}, p.options().requires_grad(false));
       return {zeros, zeros};
     }
   }
@@ -627,18 +628,30 @@ VAE_API int32_t vae_set_num_threads(int32_t threads) {
   });
 }
 
-VAE_API int32_t vae_model_create(const vae_architecture* architecture, const char* device, vae_model** model) {
+namespace {
+
+int32_t create_model(const vae_architecture* architecture, const char* device, torch::Dtype precision, vae_model** model) {
   return guarded([&] {
     require(model != nullptr, "model is null");
     *model = nullptr;
     auto network = checked_network(architecture);
     auto target = checked_device(device);
-    auto options = torch::TensorOptions().dtype(torch::kFloat32).device(target);
+    auto options = torch::TensorOptions().dtype(precision).device(target);
     auto parameters = torch::zeros({network.parameter_count}, options).requires_grad_(true);
     auto first = torch::zeros({network.parameter_count}, options);
     auto second = torch::zeros({network.parameter_count}, options);
     *model = new vae_model(std::move(network), target, parameters, first, second);
   });
+}
+
+}  // namespace
+
+VAE_API int32_t vae_model_create(const vae_architecture* architecture, const char* device, vae_model** model) {
+  return create_model(architecture, device, torch::kFloat32, model);
+}
+
+VAE_API int32_t vae_model_create_float64(const vae_architecture* architecture, const char* device, vae_model** model) {
+  return create_model(architecture, device, torch::kFloat64, model);
 }
 
 VAE_API void vae_model_destroy(vae_model* model) {

@@ -18,15 +18,16 @@ internal sealed class LibTorchBackend : IVaeBackend
     /// <param name="threads">libtorch's CPU threads (process-wide) when the engine runs on the CPU.</param>
     /// <param name="device">"cpu", "cuda", "cuda:N", or null for CUDA when available.</param>
     /// <param name="fallbackToCpu">Whether an unavailable CUDA device falls back to the CPU (otherwise: an exception).</param>
-    public LibTorchBackend(LibTorchLibrary library, ParameterLayout layout, int threads, string? device, bool fallbackToCpu)
+    /// <param name="float64">Compute in double precision: the exact reference the float32 engines are tested against.</param>
+    public LibTorchBackend(LibTorchLibrary library, ParameterLayout layout, int threads, string? device, bool fallbackToCpu, bool float64 = false)
     {
         _library = library;
         var target = LibTorchDevice.Resolve(device, fallbackToCpu, _library.CudaDeviceCount());
         if (target.IsCpu) _library.SetThreads(Math.Max(1, threads));
         Layout = layout;
         Device = target;
-        _model = _library.CreateModel(layout, target.TorchName);
-        Name = $"libtorch {_library.TorchVersion} ({target.Description})";
+        _model = _library.CreateModel(layout, target.TorchName, float64);
+        Name = $"libtorch {_library.TorchVersion} ({target.Description}{(float64 ? ", float64" : "")})";
     }
 
     public string Name { get; }

@@ -14,7 +14,7 @@ namespace Microsoft.ML.Vae.Engine.LibTorch;
 internal sealed unsafe class LibTorchLibrary
 {
     /// <summary>VAE_ABI_VERSION of the header this binding mirrors.</summary>
-    public const int AbiVersion = 2;
+    public const int AbiVersion = 3;
 
     private const int StatusArgument = 1, StatusOutOfMemory = 3;
 
@@ -24,6 +24,7 @@ internal sealed unsafe class LibTorchLibrary
     private readonly delegate* unmanaged<int*, int> _cudaDeviceCount;
     private readonly delegate* unmanaged<int, int> _setNumThreads;
     private readonly delegate* unmanaged<NativeArchitecture*, byte*, nint*, int> _modelCreate;
+    private readonly delegate* unmanaged<NativeArchitecture*, byte*, nint*, int> _modelCreateFloat64;
     private readonly delegate* unmanaged<nint, void> _modelDestroy;
     private readonly delegate* unmanaged<nint, float*, long, int> _setParameters;
     private readonly delegate* unmanaged<nint, float*, long, int> _getParameters;
@@ -48,6 +49,7 @@ internal sealed unsafe class LibTorchLibrary
         _cudaDeviceCount = (delegate* unmanaged<int*, int>)NativeLibrary.GetExport(library, "vae_cuda_device_count");
         _setNumThreads = (delegate* unmanaged<int, int>)NativeLibrary.GetExport(library, "vae_set_num_threads");
         _modelCreate = (delegate* unmanaged<NativeArchitecture*, byte*, nint*, int>)NativeLibrary.GetExport(library, "vae_model_create");
+        _modelCreateFloat64 = (delegate* unmanaged<NativeArchitecture*, byte*, nint*, int>)NativeLibrary.GetExport(library, "vae_model_create_float64");
         _modelDestroy = (delegate* unmanaged<nint, void>)NativeLibrary.GetExport(library, "vae_model_destroy");
         _setParameters = (delegate* unmanaged<nint, float*, long, int>)NativeLibrary.GetExport(library, "vae_model_set_parameters");
         _getParameters = (delegate* unmanaged<nint, float*, long, int>)NativeLibrary.GetExport(library, "vae_model_get_parameters");
@@ -93,8 +95,11 @@ internal sealed unsafe class LibTorchLibrary
     /// <summary>libtorch's CPU threads; process-wide, as libtorch keeps one setting.</summary>
     public void SetThreads(int threads) => Check(_setNumThreads(threads));
 
-    /// <summary>A model with all parameters zero on <paramref name="device"/> ("cpu" or "cuda:N").</summary>
-    public LibTorchModelHandle CreateModel(ParameterLayout layout, string device)
+    /// <summary>
+    /// A model with all parameters zero on <paramref name="device"/> ("cpu" or "cuda:N"); with
+    /// <paramref name="float64"/> it computes in double precision (the tests' exact reference).
+    /// </summary>
+    public LibTorchModelHandle CreateModel(ParameterLayout layout, string device, bool float64 = false)
     {
         var encoder = layout.EncoderHidden.Select(l => new NativeDenseLayer(l)).ToArray();
         var decoder = layout.DecoderHidden.Select(l => new NativeDenseLayer(l)).ToArray();
@@ -130,7 +135,7 @@ internal sealed unsafe class LibTorchLibrary
                 PseudoInputOffset = layout.PseudoInputs?.Offset ?? -1,
             };
             nint model;
-            Check(_modelCreate(&architecture, deviceText, &model));
+            Check((float64 ? _modelCreateFloat64 : _modelCreate)(&architecture, deviceText, &model));
             handle.Attach(model);
         }
         return handle;

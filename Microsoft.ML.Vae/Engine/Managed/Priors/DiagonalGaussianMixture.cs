@@ -11,23 +11,21 @@ namespace Microsoft.ML.Vae.Engine.Managed.Priors;
 internal sealed class DiagonalGaussianMixture
 {
     private readonly float[] _means;
-    private readonly float[] _logVariances;
     private readonly float[] _inverseVariances;
     private readonly float[] _logNormalizers; // −½ (Σ_d v_cd + D log 2π) − log C
 
-    public DiagonalGaussianMixture(float[] means, float[] logVariances, int components, int dimensions)
+    public DiagonalGaussianMixture(float[] means, ReadOnlySpan<float> logVariances, int components, int dimensions)
     {
         Components = components;
         Dimensions = dimensions;
         _means = means;
-        _logVariances = logVariances;
         _inverseVariances = new float[components * dimensions];
-        TensorPrimitives.Negate(logVariances.AsSpan(0, components * dimensions), _inverseVariances);
+        TensorPrimitives.Negate(logVariances[..(components * dimensions)], _inverseVariances);
         TensorPrimitives.Exp(_inverseVariances, _inverseVariances);
         _logNormalizers = new float[components];
         float logComponents = MathF.Log(components);
         for (int c = 0; c < components; c++)
-            _logNormalizers[c] = -0.5f * (TensorPrimitives.Sum(logVariances.AsSpan(c * dimensions, dimensions)) + dimensions * LogSpace.LogTwoPi) - logComponents;
+            _logNormalizers[c] = -0.5f * (TensorPrimitives.Sum(logVariances.Slice(c * dimensions, dimensions)) + dimensions * LogSpace.LogTwoPi) - logComponents;
     }
 
     public static DiagonalGaussianMixture StandardNormal(int dimensions) => new(new float[dimensions], new float[dimensions], 1, dimensions);
@@ -35,7 +33,6 @@ internal sealed class DiagonalGaussianMixture
     public int Components { get; }
     public int Dimensions { get; }
     public ReadOnlySpan<float> Means => _means.AsSpan(0, Components * Dimensions);
-    public ReadOnlySpan<float> LogVariances => _logVariances.AsSpan(0, Components * Dimensions);
     public ReadOnlySpan<float> InverseVariances => _inverseVariances;
 
     /// <summary>Per component −½ (Σ_d v_cd + D log 2π) − log C.</summary>

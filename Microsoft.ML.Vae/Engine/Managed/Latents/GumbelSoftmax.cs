@@ -2,7 +2,7 @@ using System.Numerics.Tensors;
 
 using Microsoft.ML.Vae.Mathematics;
 
-namespace Microsoft.ML.Vae.Engine.Managed;
+namespace Microsoft.ML.Vae.Engine.Managed.Latents;
 
 /// <summary>
 /// Categorical latents: G variables of C classes laid out as G consecutive blocks of C values. Samples come from

@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using Microsoft.ML.Vae.Mathematics;
 
-namespace Microsoft.ML.Vae.Engine.Managed;
+namespace Microsoft.ML.Vae.Engine.Managed.Objectives;
 
 /// <summary>
 /// How one row's K log weights turn into its bound and into the coefficients of the loss gradient per sample

@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using Microsoft.ML.Vae.Mathematics;
 
-namespace Microsoft.ML.Vae.Engine.Managed;
+namespace Microsoft.ML.Vae.Engine.Managed.Layers;
 
 /// <summary>Hidden-layer non-linearities, applied in place, with derivatives written in terms of the outputs.</summary>
 internal static class Activations

@@ -1,0 +1,203 @@
+using System.Numerics.Tensors;
+using Microsoft.ML.Vae.Model;
+
+namespace Microsoft.ML.Vae.Engine.Managed.Layers;
+
+/// <summary>
+/// An MLP of dense layers <c>y = x·W + b</c> (W is <c>[in, out]</c>): hidden layers with the model's activation,
+/// then linear heads that all read the last hidden layer (the encoder's mean and log-variance, the decoder's output).
+/// Weights are read from the shared parameter vector; the activations, the heads' output gradients and the
+/// backward buffers belong to this instance, which serves one call at a time.
+/// </summary>
+internal sealed class DenseStack
+{
+    // Activation derivatives run in blocks of this many values, so the scratch of a worker stays in L1/L2.
+    private const int ActivationBlock = 4096;
+
+    private readonly IReadOnlyList<DenseLayer> _hidden;
+    private readonly DenseLayer[] _heads;
+    private readonly Activation _activation;
+    private readonly float[] _parameters;
+    private readonly int _threads;
+    private readonly float[][] _hiddenOutputs;
+    private readonly float[][] _headOutputs;
+    private readonly float[][] _headGradients;
+    private float[] _gradientA = [], _gradientB = [];
+    private float[] _scaledGradient = [];
+    private float[] _activationScratch = [];
+    private float[] _input = [];
+    private int _rows;
+
+    public DenseStack(IReadOnlyList<DenseLayer> hidden, DenseLayer[] heads, Activation activation, float[] parameters, int threads)
+    {
+        _hidden = hidden;
+        _heads = heads;
+        _activation = activation;
+        _parameters = parameters;
+        _threads = threads;
+        _hiddenOutputs = new float[hidden.Count][];
+        for (int i = 0; i < hidden.Count; i++) _hiddenOutputs[i] = [];
+        _headOutputs = new float[heads.Length][];
+        _headGradients = new float[heads.Length][];
+        for (int h = 0; h < heads.Length; h++) _headOutputs[h] = _headGradients[h] = [];
+    }
+
+    /// <summary>
+    /// Runs the stack on <paramref name="input"/>, <c>[rows, inputs]</c>. The array is kept, not copied, for
+    /// <see cref="Backward"/>: the caller must not change it before then.
+    /// </summary>
+    public void Forward(float[] input, int rows)
+    {
+        _input = input;
+        _rows = rows;
+        float[] x = input;
+        for (int i = 0; i < _hidden.Count; i++)
+        {
+            LayerForward(_hidden[i], x, rows, ref _hiddenOutputs[i], activate: true);
+            x = _hiddenOutputs[i];
+        }
+        for (int h = 0; h < _heads.Length; h++) LayerForward(_heads[h], x, rows, ref _headOutputs[h], activate: false);
+    }
+
+    /// <summary>The last forward pass's output of head <paramref name="head"/>, <c>[rows, outputs]</c> (the array may be longer).</summary>
+    public float[] Output(int head) => _headOutputs[head];
+
+    /// <summary>The buffer for ∂loss/∂(output of <paramref name="head"/>), sized for the last forward pass, for the caller to fill before <see cref="Backward"/>.</summary>
+    public float[] OutputGradient(int head)
+    {
+        Buffers.Ensure(ref _headGradients[head], _rows * _heads[head].Outputs);
+        return _headGradients[head];
+    }
+
+    /// <summary>
+    /// Adds every layer's weight and bias gradients to <paramref name="gradient"/>, given the heads' output gradients
+    /// (each row scaled by <paramref name="rowWeights"/> for the weight gradients when given).
+    /// </summary>
+    public void Backward(float[] gradient, float[]? rowWeights) => BackPropagate(gradient, rowWeights, inputGradient: false);
+
+    /// <summary>
+    /// <see cref="Backward"/>, and returns the unscaled ∂/∂input, <c>[rows, inputs]</c> (a buffer
+    /// of this stack, valid until its next call).
+    /// </summary>
+    public float[] BackwardToInput(float[] gradient, float[]? rowWeights) => BackPropagate(gradient, rowWeights, inputGradient: true)!;
+
+    private float[]? BackPropagate(float[] gradient, float[]? rowWeights, bool inputGradient)
+    {
+        int rows = _rows;
+        float[] lastHidden = _hiddenOutputs[^1];
+        for (int h = 0; h < _heads.Length; h++)
+            LayerBackward(_heads[h], lastHidden, _headGradients[h], rows, gradient, ref _gradientA, rowWeights, accumulateInputGradient: h > 0);
+        float[] upstream = _gradientA;
+        for (int i = _hidden.Count - 1; i >= 0; i--)
+        {
+            var layer = _hidden[i];
+            ActivationBackward(_hiddenOutputs[i], upstream, rows * layer.Outputs);
+            float[] input = i == 0 ? _input : _hiddenOutputs[i - 1];
+            if (i == 0 && !inputGradient)
+            {
+                WeightGradient(layer, input, upstream, rows, gradient, rowWeights);
+                return null;
+            }
+            ref float[] downstream = ref (upstream == _gradientA ? ref _gradientB : ref _gradientA);
+            LayerBackward(layer, input, upstream, rows, gradient, ref downstream, rowWeights);
+            upstream = downstream;
+        }
+        return upstream;
+    }
+
+    /// <summary>
+    /// output = act(input·W + b): the product, then bias and activation per row range while the rows are in cache
+    /// (the step a GEMM epilogue can take over).
+    /// </summary>
+    private void LayerForward(DenseLayer layer, float[] input, int rows, ref float[] output, bool activate)
+    {
+        int n = layer.Outputs;
+        Buffers.Ensure(ref output, rows * n);
+        Gemm.Multiply(Transpose.No, Transpose.No, rows, n, layer.Inputs, 1f,
+            input, layer.Inputs, Weights(layer.Weight), n, 0f, output, n, _threads);
+        float[] result = output;
+        var bias = _parameters.AsMemory(layer.Bias.Offset, n);
+        var activation = _activation;
+        RowRanges.For(_threads, rows, (_, start, end) =>
+        {
+            var span = result.AsSpan(start * n, (end - start) * n);
+            var b = bias.Span;
+            for (int r = 0; r < end - start; r++) TensorPrimitives.Add(span.Slice(r * n, n), b, span.Slice(r * n, n));
+            if (activate) Activations.Apply(activation, span);
+        });
+    }
+
+    /// <summary>
+    /// Adds the weight and bias gradients of one layer given ∂loss/∂y, and writes (or adds) the unscaled ∂loss/∂x
+    /// into <paramref name="inputGradient"/>.
+    /// </summary>
+    private void LayerBackward(DenseLayer layer, float[] input, float[] outputGradient, int rows, float[] gradient,
+        ref float[] inputGradient, float[]? rowWeights, bool accumulateInputGradient = false)
+    {
+        WeightGradient(layer, input, outputGradient, rows, gradient, rowWeights);
+        if (!accumulateInputGradient) Buffers.Ensure(ref inputGradient, rows * layer.Inputs);
+        Gemm.Multiply(Transpose.No, Transpose.Yes, rows, layer.Inputs, layer.Outputs, 1f,
+            outputGradient, layer.Outputs, Weights(layer.Weight), layer.Outputs, accumulateInputGradient ? 1f : 0f,
+            inputGradient, layer.Inputs, _threads);
+    }
+
+    private void WeightGradient(DenseLayer layer, float[] input, float[] outputGradient, int rows, float[] gradient, float[]? rowWeights)
+    {
+        int n = layer.Outputs;
+        if (rowWeights is not null)
+        {
+            Buffers.Ensure(ref _scaledGradient, rows * n);
+            float[] scaled = _scaledGradient, source = outputGradient;
+            RowRanges.For(_threads, rows, (_, start, end) =>
+            {
+                for (int r = start; r < end; r++) TensorPrimitives.Multiply(source.AsSpan(r * n, n), rowWeights[r], scaled.AsSpan(r * n, n));
+            });
+            outputGradient = scaled;
+        }
+        Gemm.Multiply(Transpose.Yes, Transpose.No, layer.Inputs, n, rows, 1f,
+            input, layer.Inputs, outputGradient, n, 1f, gradient.AsSpan(layer.Weight.Offset, layer.Weight.Length), n, _threads);
+        AddColumnSums(outputGradient, rows, n, gradient, layer.Bias.Offset);
+    }
+
+    /// <summary>
+    /// target[offset + j] += Σ_r values[r, j]: the bias gradient. Workers take column ranges and add rows in order, so
+    /// the sums do not depend on the thread count.
+    /// </summary>
+    private void AddColumnSums(float[] values, int rows, int columns, float[] target, int offset)
+    {
+        const int minimumColumns = 64;
+        int workers = Math.Clamp(columns / minimumColumns, 1, _threads);
+        void Sum(int from, int to)
+        {
+            var sums = target.AsSpan(offset + from, to - from);
+            for (int r = 0; r < rows; r++) TensorPrimitives.Add(sums, values.AsSpan(r * columns + from, to - from), sums);
+        }
+        if (workers == 1 || rows * columns < 1 << 16) { Sum(0, columns); return; }
+        // Column ranges on 16-float boundaries keep each worker's adds whole vectors.
+        int width = (columns / workers + 15) & ~15;
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers },
+            w => Sum(Math.Min(columns, w * width), w == workers - 1 ? columns : Math.Min(columns, (w + 1) * width)));
+    }
+
+    /// <summary>gradient ⊙= act'(·), from the layer's stored outputs.</summary>
+    private void ActivationBackward(float[] outputs, float[] gradient, int count)
+    {
+        if (_activation == Activation.Identity) return;
+        var activation = _activation;
+        int blocks = (count + ActivationBlock - 1) / ActivationBlock;
+        Buffers.Ensure(ref _activationScratch, Math.Min(_threads, blocks) * ActivationBlock);
+        float[] scratch = _activationScratch;
+        RowRanges.For(_threads, blocks, (worker, start, end) =>
+        {
+            int from = start * ActivationBlock, to = Math.Min(count, end * ActivationBlock);
+            for (int i = from; i < to; i += ActivationBlock)
+            {
+                int length = Math.Min(ActivationBlock, to - i);
+                Activations.MultiplyByDerivative(activation, outputs.AsSpan(i, length), gradient.AsSpan(i, length),
+                    scratch.AsSpan(worker * ActivationBlock, length));
+            }
+        });
+    }
+
+    private ReadOnlySpan<float> Weights(ParameterTensor tensor) => _parameters.AsSpan(tensor.Offset, tensor.Length);
+}
