@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using Microsoft.ML.Vae.Engine.Managed;
+using Microsoft.ML.Vae.Engine.Managed.Layers;
 
 namespace Microsoft.ML.Vae.Tests;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML.Vae.Engine.Managed;
+using Microsoft.ML.Vae.Engine.Managed.Layers;
 
 namespace Microsoft.ML.Vae.Benchmarks;
 
