@@ -268,6 +268,30 @@ public sealed class GemmTests
     }
 
     [TestMethod]
+    public void BiasActivationEpilogueRunsWithOpenBlasAndWithoutAProduct()
+    {
+        Assert.IsTrue(OpenBlas.IsAvailable, OpenBlas.InstallHint);
+        const int m = 37, n = 45;
+        var random = new Random(31);
+        float[] bias = Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        foreach ((GemmProvider provider, int k, float alpha, float beta) in new[]
+        {
+            (GemmProvider.OpenBlas, 301, 1f, 0f), (GemmProvider.Managed, 0, 1f, 0.5f), (GemmProvider.OpenBlas, 20, 0f, 2f),
+        })
+        {
+            var problem = new Problem(Transpose.No, Transpose.No, m, n, k, padding: 2, seed: k);
+            float[] fused = problem.InitialC.ToArray();
+            Gemm.Multiply(provider, GemmBlocked.WidestAccelerated, Transpose.No, Transpose.No, m, n, k, alpha,
+                problem.A, problem.Lda, problem.B, problem.Ldb, beta, fused, problem.Ldc, 2,
+                new GemmBiasActivation(bias, Activation.Tanh));
+
+            float[] separate = problem.Run(provider, GemmBlocked.WidestAccelerated, alpha, beta, threads: 2);
+            AddBiasThenActivate(separate, m, n, problem.Ldc, bias, Activation.Tanh);
+            CollectionAssert.AreEqual(separate, fused, $"{provider} k={k} alpha={alpha} beta={beta}");
+        }
+    }
+
+    [TestMethod]
     public void EpilogueSeesEachRowOnOneThreadInColumnOrderAfterItsFinalValue()
     {
         // m < n (a plain product would split columns), n > 2048 (more than one column block per row), k > 800
