@@ -7,9 +7,11 @@ namespace Microsoft.ML.Vae.Engine.Managed;
 /// specialised and inlined per epilogue type (no virtual call).
 /// </summary>
 /// <remarks>
-/// Which thread runs which block: every row of C is computed, and then given to the epilogue, by one thread only.
-/// The calls for one row come one after another, never concurrently, with increasing <c>columnStart</c>; together
-/// they cover each element of C exactly once. Calls for different rows may run at the same time on different threads.
+/// Which thread runs which block: all blocks of one row of C go to the epilogue on one thread, one after another with
+/// increasing <c>columnStart</c>, never concurrently; together the blocks cover each element of C exactly once. The
+/// managed kernel splits the rows between its workers (never the columns, when there is an epilogue) and calls the
+/// epilogue on the worker that computed the block, for blocks of up to 162 rows (with a 1 MiB L2) × 2048 columns;
+/// with OpenBLAS, or when alpha or k is 0, the calling thread gets all of C as one block. Calls for different rows may run at the same time on different threads.
 /// So an epilogue may accumulate per row (a sum over the output columns, say) into a per-row slot without locking,
 /// but must not accumulate into anything shared between rows without synchronisation. Each worker thread calls its
 /// own copy of the struct, so the struct's fields should be references to the shared state, not the state itself.
