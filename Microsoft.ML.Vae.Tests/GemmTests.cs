@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using Microsoft.ML.Vae.Engine.Managed;
+using Microsoft.ML.Vae.Engine.Managed.Layers;
 
 namespace Microsoft.ML.Vae.Tests;
 
@@ -8,12 +9,12 @@ public sealed class GemmTests
 {
     /// <summary>
     /// (m, n, k) covering single elements, primes, exact tiles, partial and narrow tiles, more than one row block
-    /// (over 144 rows) and more than one K block (over 800).
+    /// (over 162 rows with a 1 MiB L2, 36 with 256 KiB) and more than one K block (over 800).
     /// </summary>
     private static readonly (int M, int N, int K)[] s_sizes =
     [
         (1, 1, 1), (1, 37, 5), (29, 1, 11), (6, 32, 16), (7, 13, 5), (12, 64, 1), (31, 67, 29), (67, 31, 257),
-        (151, 97, 300), (5, 3, 1601), (13, 50, 853),
+        (331, 97, 300), (5, 3, 1601), (13, 50, 853),
     ];
 
     private static readonly Transpose[] s_transposes = [Transpose.No, Transpose.Yes];
@@ -111,8 +112,8 @@ public sealed class GemmTests
     [TestMethod]
     public void ThreadCountsGiveIdenticalResultsAndRepeatsAreBitIdentical()
     {
-        // Split over rows (m >= n) and over columns (m < n), both above the single-thread cut-off.
-        foreach ((int m, int n, int k) in new[] { (301, 77, 150), (45, 419, 900) })
+        // Split over rows (m >= n) and over columns (m < n), both large enough for 8 workers.
+        foreach ((int m, int n, int k) in new[] { (301, 77, 400), (45, 419, 900) })
         foreach (Transpose transA in s_transposes)
         foreach (Transpose transB in s_transposes)
         {
@@ -201,6 +202,168 @@ public sealed class GemmTests
             Assert.IsTrue(packedA.Take(sizeA).All(v => v != canary), $"PackA {transpose} mc={extent} left a gap");
             Assert.IsTrue(packedA.Skip(sizeA).All(v => v == canary), $"PackA {transpose} mc={extent} wrote past its size");
         }
+    }
+
+    [TestMethod]
+    public void WorkersGrowWithTheWorkAndNeverExceedTheThreads()
+    {
+        long perWorker = GemmBlocked.MinWorkPerWorker;
+        Assert.AreEqual(1, GemmBlocked.Workers(8, 8, 8, 16), "a tiny product runs on one thread");
+        Assert.AreEqual(1, GemmBlocked.Workers(1, 1, (int)(2 * perWorker - 1), 16), "under two workers' share");
+        Assert.AreEqual(2, GemmBlocked.Workers(1, 1, (int)(2 * perWorker), 16));
+        Assert.AreEqual(2, GemmBlocked.Workers(1000, 1000, 1000, 2), "never more than the threads given");
+        Assert.AreEqual(1, GemmBlocked.Workers(1000, 1000, 1000, 0), "no thread count means one");
+        int previous = 1;
+        for (int k = 1; k < 40; k++)
+        {
+            int workers = GemmBlocked.Workers(100, 200, k * 100, 16);
+            Assert.IsTrue(workers >= previous && workers <= 16, $"k = {k * 100}: {workers} workers after {previous}");
+            previous = workers;
+        }
+
+        Assert.AreEqual(16, previous, "a product of 16 workers' shares and more uses all 16");
+    }
+
+    [TestMethod]
+    public void RowBlocksFillAtMostHalfTheL2()
+    {
+        Assert.IsTrue(GemmCache.L2Bytes >= 64 * 1024, $"L2 of {GemmCache.L2Bytes} bytes");
+        foreach (int l2 in new[] { 1 << 20, 256 * 1024, 2 << 20, GemmCache.L2Bytes })
+        {
+            int rows = GemmBlocked.RowBlock(l2);
+            Assert.AreEqual(0, rows % GemmMicroKernel.Rows, $"L2 {l2}: {rows} rows is not whole slivers");
+            Assert.IsTrue(rows * (long)GemmBlocked.KcMax * sizeof(float) <= l2 / 2, $"L2 {l2}: {rows} rows of KcMax floats overflow half of it");
+            Assert.IsTrue((rows + GemmMicroKernel.Rows) * (long)GemmBlocked.KcMax * sizeof(float) > l2 / 2, $"L2 {l2}: {rows} rows leave a sliver unused");
+        }
+
+        Assert.AreEqual(GemmMicroKernel.Rows, GemmBlocked.RowBlock(1024), "a tiny cache still gets one sliver");
+    }
+
+    [TestMethod]
+    public void BiasActivationEpilogueIsBitIdenticalToSeparatePasses()
+    {
+        // Odd shapes: single rows and columns, partial tiles, narrow last slivers, more than one row block (> 144),
+        // more than one K block (> 800), and a padded C; every activation; the row split on 1 and 3 threads.
+        (int M, int N, int K, int Padding)[] shapes =
+        [
+            (1, 16, 3, 0), (17, 1, 5, 0), (7, 3, 9, 0), (29, 13, 31, 2), (331, 97, 300, 0), (13, 50, 853, 0),
+            (200, 33, 70, 5), (45, 419, 120, 0), (9, 3, 7, 1),
+        ];
+        foreach ((int m, int n, int k, int padding) in shapes)
+        foreach (Activation activation in Enum.GetValues<Activation>())
+        foreach (int threads in new[] { 1, 3 })
+        foreach (GemmVectorWidth width in Widths())
+        {
+            var problem = new Problem(Transpose.No, Transpose.No, m, n, k, padding, seed: m * n + k);
+            var random = new Random(n);
+            float[] bias = Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+            float[] fused = problem.InitialC.ToArray();
+            Gemm.Multiply(GemmProvider.Managed, width, Transpose.No, Transpose.No, m, n, k, 1, problem.A, problem.Lda,
+                problem.B, problem.Ldb, 0, fused, problem.Ldc, threads, new GemmBiasActivation(bias, activation));
+
+            float[] separate = problem.Run(GemmProvider.Managed, width, alpha: 1, beta: 0, threads);
+            AddBiasThenActivate(separate, m, n, problem.Ldc, bias, activation);
+            CollectionAssert.AreEqual(separate, fused, $"{m}x{n}x{k} ldc={problem.Ldc} {activation} threads={threads} {width}");
+        }
+    }
+
+    [TestMethod]
+    public void BiasActivationEpilogueRunsWithOpenBlasAndWithoutAProduct()
+    {
+        Assert.IsTrue(OpenBlas.IsAvailable, OpenBlas.InstallHint);
+        const int m = 37, n = 45;
+        var random = new Random(31);
+        float[] bias = Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        foreach ((GemmProvider provider, int k, float alpha, float beta) in new[]
+        {
+            (GemmProvider.OpenBlas, 301, 1f, 0f), (GemmProvider.Managed, 0, 1f, 0.5f), (GemmProvider.OpenBlas, 20, 0f, 2f),
+        })
+        {
+            var problem = new Problem(Transpose.No, Transpose.No, m, n, k, padding: 2, seed: k);
+            float[] fused = problem.InitialC.ToArray();
+            Gemm.Multiply(provider, GemmBlocked.WidestAccelerated, Transpose.No, Transpose.No, m, n, k, alpha,
+                problem.A, problem.Lda, problem.B, problem.Ldb, beta, fused, problem.Ldc, 2,
+                new GemmBiasActivation(bias, Activation.Tanh));
+
+            float[] separate = problem.Run(provider, GemmBlocked.WidestAccelerated, alpha, beta, threads: 2);
+            AddBiasThenActivate(separate, m, n, problem.Ldc, bias, Activation.Tanh);
+            CollectionAssert.AreEqual(separate, fused, $"{provider} k={k} alpha={alpha} beta={beta}");
+        }
+    }
+
+    [TestMethod]
+    public void EpilogueSeesEachRowOnOneThreadInColumnOrderAfterItsFinalValue()
+    {
+        // m < n (a plain product would split columns), n > 2048 (more than one column block per row), k > 800
+        // (more than one K block), and enough work for 4 workers.
+        const int m = 61, n = 2100, k = 850;
+        var problem = new Problem(Transpose.No, Transpose.Yes, m, n, k, padding: 3, seed: 29);
+        float[] expected = problem.Run(GemmProvider.Managed, GemmBlocked.WidestAccelerated, alpha: 0.5f, beta: 2, threads: 1);
+        var probe = new RowProbe(expected, m, problem.Ldc);
+        float[] c = problem.InitialC.ToArray();
+        Gemm.Multiply(GemmProvider.Managed, GemmBlocked.WidestAccelerated, problem.TransA, problem.TransB, m, n, k, 0.5f,
+            problem.A, problem.Lda, problem.B, problem.Ldb, 2, c, problem.Ldc, threads: 4, probe);
+
+        Assert.AreEqual(0, probe.Errors[0], "the epilogue saw a value that was not the final one");
+        for (int i = 0; i < m; i++)
+        {
+            Assert.AreEqual(n, probe.NextColumn[i], $"row {i}: columns not covered once each in increasing order");
+            double sum = 0;
+            for (int j = 0; j < n; j++)
+                sum += expected[i * problem.Ldc + j];
+            Assert.AreEqual(sum, probe.RowSums[i], 1e-3 * (1 + Math.Abs(sum)), $"row {i}: per-row sum");
+        }
+
+        CollectionAssert.AreEqual(expected, c, "the epilogue must not change C");
+    }
+
+    /// <summary>
+    /// Accumulates a per-row sum without locking (as a log-likelihood over the output columns would) and records,
+    /// per row, the thread and the next column it expects, so a row shared between threads or visited out of order
+    /// shows up deterministically.
+    /// </summary>
+    private readonly struct RowProbe(float[] expected, int rows, int ldc) : IGemmEpilogue
+    {
+        public double[] RowSums { get; } = new double[rows];
+        public int[] NextColumn { get; } = new int[rows];
+        public int[] Errors { get; } = new int[1];
+        private int[] Threads { get; } = Enumerable.Repeat(-1, rows).ToArray();
+
+        public void Apply(int rowStart, int rowCount, int columnStart, int columnCount, Span<float> block, int ldcOfBlock)
+        {
+            int thread = Environment.CurrentManagedThreadId;
+            for (int i = 0; i < rowCount; i++)
+            {
+                int row = rowStart + i;
+                if (Threads[row] != -1 && Threads[row] != thread || NextColumn[row] != columnStart || ldcOfBlock != ldc)
+                    Interlocked.Increment(ref Errors[0]);
+                Threads[row] = thread;
+                NextColumn[row] = columnStart + columnCount;
+                for (int j = 0; j < columnCount; j++)
+                {
+                    float value = block[i * ldcOfBlock + j];
+                    if (value != expected[row * ldc + columnStart + j])
+                        Interlocked.Increment(ref Errors[0]);
+                    RowSums[row] += value;
+                }
+            }
+        }
+    }
+
+    /// <summary>The engine's unfused dense-layer passes: bias added per row, then the activation over all rows at once.</summary>
+    private static void AddBiasThenActivate(float[] c, int m, int n, int ldc, float[] bias, Activation activation)
+    {
+        float[] rows = new float[m * n];
+        for (int i = 0; i < m; i++)
+        {
+            Span<float> row = rows.AsSpan(i * n, n);
+            c.AsSpan(i * ldc, n).CopyTo(row);
+            System.Numerics.Tensors.TensorPrimitives.Add(row, bias, row);
+        }
+
+        Activations.Apply(activation, rows);
+        for (int i = 0; i < m; i++)
+            rows.AsSpan(i * n, n).CopyTo(c.AsSpan(i * ldc, n));
     }
 
     [TestMethod]

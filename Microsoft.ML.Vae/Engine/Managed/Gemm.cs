@@ -34,8 +34,20 @@ internal static unsafe class Gemm
 
     public static void Multiply(Transpose transA, Transpose transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, int threads)
+        => Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, default(GemmNoEpilogue));
+
+    /// <summary>
+    /// The product, then <paramref name="epilogue"/> on each finished block of C while it is in cache (see
+    /// <see cref="IGemmEpilogue"/> for which thread gets which block). For example, a dense layer's
+    /// <c>y = f(x·W + b)</c> is <c>Multiply(No, No, rows, outputs, inputs, 1, x, inputs, W, outputs, 0, y, outputs,
+    /// threads, new GemmBiasActivation(b, f))</c>.
+    /// </summary>
+    public static void Multiply<TEpilogue>(Transpose transA, Transpose transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, int threads,
+        TEpilogue epilogue)
+        where TEpilogue : struct, IGemmEpilogue
         => Multiply(ConfiguredProvider, GemmBlocked.WidestAccelerated, transA, transB, m, n, k, alpha, a, lda, b, ldb,
-            beta, c, ldc, threads);
+            beta, c, ldc, threads, epilogue);
 
     /// <summary>
     /// The product with an explicit provider and, for the managed provider, an explicit SIMD width (tests compare them).
@@ -43,6 +55,14 @@ internal static unsafe class Gemm
     internal static void Multiply(GemmProvider provider, GemmVectorWidth width, Transpose transA, Transpose transB,
         int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta,
         Span<float> c, int ldc, int threads)
+        => Multiply(provider, width, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads,
+            default(GemmNoEpilogue));
+
+    /// <summary>The product and epilogue with an explicit provider and SIMD width.</summary>
+    internal static void Multiply<TEpilogue>(GemmProvider provider, GemmVectorWidth width, Transpose transA,
+        Transpose transB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b,
+        int ldb, float beta, Span<float> c, int ldc, int threads, TEpilogue epilogue)
+        where TEpilogue : struct, IGemmEpilogue
     {
         ArgumentOutOfRangeException.ThrowIfNegative(m);
         ArgumentOutOfRangeException.ThrowIfNegative(n);
@@ -56,6 +76,7 @@ internal static unsafe class Gemm
         if (k == 0 || alpha == 0)
         {
             ScaleRows(c, m, n, ldc, beta);
+            epilogue.Apply(0, m, 0, n, c, ldc);
             return;
         }
 
@@ -65,9 +86,15 @@ internal static unsafe class Gemm
         fixed (float* pa = a, pb = b, pc = c)
         {
             if (provider == GemmProvider.OpenBlas)
+            {
                 OpenBlas.Multiply(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, threads);
+                epilogue.Apply(0, m, 0, n, c, ldc);
+            }
             else
-                GemmBlocked.Multiply(width, transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, threads);
+            {
+                GemmBlocked.Multiply(width, transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc,
+                    GemmBlocked.Workers(m, n, k, threads), epilogue);
+            }
         }
     }
 

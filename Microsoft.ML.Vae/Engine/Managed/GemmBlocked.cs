@@ -13,16 +13,26 @@ internal static unsafe class GemmBlocked
     /// Largest K block. Long blocks pay the packing and the pass over C fewer times; the B sliver then streams from L2,
     /// which the kernel tolerates. 800 keeps 784-pixel rows in one block. Measured in docs/benchmarks-gemm.md.
     /// </summary>
-    private const int KcMax = 800;
+    internal const int KcMax = 800;
 
-    /// <summary>Rows of A per block (a multiple of the kernel's rows): the packed A block (Mc × kc) stays within L2.</summary>
-    private const int Mc = 144;
+    /// <summary>
+    /// Rows of A per block: the largest multiple of the kernel's rows whose packed A block (Mc × KcMax floats) fills at
+    /// most half of the core's L2, so the block stays there while B slivers and C tiles stream past it
+    /// (1 MiB L2: 162 rows; 256 KiB: 36). Any value gives the same results: it does not split the K sums.
+    /// </summary>
+    private static readonly int Mc = RowBlock(GemmCache.L2Bytes);
 
     /// <summary>Columns of B per block (a multiple of every sliver width): the packed B block (kc × Nc) stays within L3.</summary>
     private const int Nc = 2048;
 
-    /// <summary>Below this many multiply-adds a call runs on one thread: starting workers would cost more.</summary>
-    private const long MinParallelWork = 1L << 18;
+    /// <summary>
+    /// Multiply-adds each worker must get before a call uses another. Handing a share to a second thread cost 10–15 µs
+    /// on the 2-core Zen 4 build machine (GemmBench --scaling, 2026-11-26: 32³ took 11.4 µs on two workers, 1.0 µs on
+    /// one), and 2²⁰ multiply-adds take ~20 µs on one core at 100 GFLOP/s, so a second worker comes only where it
+    /// saves more than that (from 2 M multiply-adds, ≥ 40 µs). Per worker, not per machine: 16 cores put 16 workers
+    /// only on products of 16 M and more, and a small product stays on one thread however many cores there are.
+    /// </summary>
+    internal const long MinWorkPerWorker = 1L << 20;
 
     /// <summary>The widest SIMD width this machine accelerates (AVX-512, AVX2 or NEON/SSE), scalar otherwise.</summary>
     public static GemmVectorWidth WidestAccelerated { get; } =
@@ -31,52 +41,74 @@ internal static unsafe class GemmBlocked
         Vector128.IsHardwareAccelerated ? GemmVectorWidth.Vector128 :
         GemmVectorWidth.Scalar;
 
-    public static void Multiply(GemmVectorWidth width, Transpose transA, Transpose transB, int m, int n, int k,
-        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int threads)
+    /// <summary>Rows per block for an L2 of <paramref name="l2Bytes"/>: see <see cref="Mc"/>.</summary>
+    internal static int RowBlock(int l2Bytes)
+    {
+        const int rows = GemmMicroKernel.Rows;
+        int fit = l2Bytes / 2 / (KcMax * sizeof(float)) / rows * rows;
+        return Math.Max(rows, fit);
+    }
+
+    /// <summary>
+    /// How many threads an m×n×k product runs on, given at most <paramref name="threads"/>: one per
+    /// <see cref="MinWorkPerWorker"/> multiply-adds, at least one. (The results are the same for any worker count.)
+    /// </summary>
+    public static int Workers(int m, int n, int k, int threads)
+        => (int)Math.Clamp((long)m * n * k / MinWorkPerWorker, 1, Math.Max(1, threads));
+
+    /// <summary>
+    /// The product on (at most) <paramref name="workers"/> threads, then <paramref name="epilogue"/> per finished block.
+    /// </summary>
+    public static void Multiply<TEpilogue>(GemmVectorWidth width, Transpose transA, Transpose transB, int m, int n,
+        int k, float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int workers,
+        TEpilogue epilogue)
+        where TEpilogue : struct, IGemmEpilogue
     {
         switch (width)
         {
             case GemmVectorWidth.Vector512:
-                Multiply<GemmVector512, Vector512<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+                Multiply<GemmVector512, Vector512<float>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers, epilogue);
                 break;
             case GemmVectorWidth.Vector256:
-                Multiply<GemmVector256, Vector256<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+                Multiply<GemmVector256, Vector256<float>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers, epilogue);
                 break;
             case GemmVectorWidth.Vector128:
-                Multiply<GemmVector128, Vector128<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+                Multiply<GemmVector128, Vector128<float>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers, epilogue);
                 break;
             default:
-                Multiply<GemmScalar, float>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+                Multiply<GemmScalar, float, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers, epilogue);
                 break;
         }
     }
 
-    private static void Multiply<TOps, TVec>(Transpose transA, Transpose transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int threads)
-        where TOps : IGemmVector<TVec> where TVec : unmanaged
+    private static void Multiply<TOps, TVec, TEpilogue>(Transpose transA, Transpose transB, int m, int n, int k,
+        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int workers, TEpilogue epilogue)
+        where TOps : IGemmVector<TVec> where TVec : unmanaged where TEpilogue : struct, IGemmEpilogue
     {
         // Split the larger of M and N: each worker packs all of the other operand, so that copy is the smaller one.
-        bool splitRows = m >= n;
+        // With an epilogue always split rows, so that one thread finishes each row (the IGemmEpilogue contract).
+        bool splitRows = m >= n || typeof(TEpilogue) != typeof(GemmNoEpilogue);
         int tileSize = splitRows ? GemmMicroKernel.Rows : 2 * TOps.Count;
         int tiles = ((splitRows ? m : n) + tileSize - 1) / tileSize;
-        int workers = (long)m * n * k < MinParallelWork ? 1 : Math.Clamp(threads, 1, tiles);
+        workers = Math.Clamp(workers, 1, tiles);
         if (workers == 1)
         {
-            Run<TOps, TVec>(transA, transB, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            Run<TOps, TVec, TEpilogue>(transA, transB, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
             return;
         }
 
-        RunParallel<TOps, TVec>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, splitRows, tileSize, tiles, workers);
+        RunParallel<TOps, TVec, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, splitRows,
+            tileSize, tiles, workers, epilogue);
     }
 
     /// <summary>
     /// Runs whole tiles of the split dimension per worker, spread evenly; the ranges depend only on the sizes and the
     /// worker count. (A separate method, so the single-threaded path does not allocate the lambda's closure.)
     /// </summary>
-    private static void RunParallel<TOps, TVec>(Transpose transA, Transpose transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool splitRows, int tileSize, int tiles,
-        int workers)
-        where TOps : IGemmVector<TVec> where TVec : unmanaged
+    private static void RunParallel<TOps, TVec, TEpilogue>(Transpose transA, Transpose transB, int m, int n, int k,
+        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool splitRows, int tileSize,
+        int tiles, int workers, TEpilogue epilogue)
+        where TOps : IGemmVector<TVec> where TVec : unmanaged where TEpilogue : struct, IGemmEpilogue
     {
         nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
         int extent = splitRows ? m : n;
@@ -85,16 +117,19 @@ internal static unsafe class GemmBlocked
             int start = Math.Min((int)((long)tiles * worker / workers) * tileSize, extent);
             int end = Math.Min((int)((long)tiles * (worker + 1) / workers) * tileSize, extent);
             if (splitRows)
-                Run<TOps, TVec>(transA, transB, start, end, 0, n, k, alpha, (float*)pa, lda, (float*)pb, ldb, beta, (float*)pc, ldc);
+                Run<TOps, TVec, TEpilogue>(transA, transB, start, end, 0, n, k, alpha, (float*)pa, lda, (float*)pb, ldb, beta, (float*)pc, ldc, epilogue);
             else
-                Run<TOps, TVec>(transA, transB, 0, m, start, end, k, alpha, (float*)pa, lda, (float*)pb, ldb, beta, (float*)pc, ldc);
+                Run<TOps, TVec, TEpilogue>(transA, transB, 0, m, start, end, k, alpha, (float*)pa, lda, (float*)pb, ldb, beta, (float*)pc, ldc, epilogue);
         });
     }
 
-    /// <summary>C[m0..m1, n0..n1] on the calling thread.</summary>
-    private static void Run<TOps, TVec>(Transpose transA, Transpose transB, int m0, int m1, int n0, int n1, int k,
-        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
-        where TOps : IGemmVector<TVec> where TVec : unmanaged
+    /// <summary>
+    /// C[m0..m1, n0..n1] on the calling thread; the epilogue gets each Mc×Nc block right after its last K block, so
+    /// the blocks of a row come in increasing column order.
+    /// </summary>
+    private static void Run<TOps, TVec, TEpilogue>(Transpose transA, Transpose transB, int m0, int m1, int n0, int n1,
+        int k, float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, TEpilogue epilogue)
+        where TOps : IGemmVector<TVec> where TVec : unmanaged where TEpilogue : struct, IGemmEpilogue
     {
         int nr = 2 * TOps.Count;
         const int mr = GemmMicroKernel.Rows;
@@ -147,6 +182,9 @@ internal static unsafe class GemmBlocked
                             }
                         }
                     }
+
+                    if (pc + kc == k)
+                        epilogue.Apply(ic, mc, jc, nc, new Span<float>(c + (nint)ic * ldc + jc, (mc - 1) * ldc + nc), ldc);
                 }
             }
         }

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Microsoft.ML.Vae.Engine.Managed;
 
 /// <summary>
@@ -34,14 +36,12 @@ internal static unsafe class GemmPacking
         {
             float* source = a + (nint)(p0 + p) * lda + i0;
             float* target = destination + p * rowsPerSliver;
+            // Six floats per sliver as one 16-byte and one 8-byte move (Rows is 6) rather than six scalar copies: halved
+            // this packing's share of a transposed-A product (perf, Gᵀ·dO, 2026-11-26).
             for (int s = 0; s < fullSlivers; s++, source += rowsPerSliver, target += sliverSize)
             {
-                target[0] = source[0];
-                target[1] = source[1];
-                target[2] = source[2];
-                target[3] = source[3];
-                target[4] = source[4];
-                target[5] = source[5];
+                Vector128.Load(source).Store(target);
+                *(ulong*)(target + 4) = *(ulong*)(source + 4);
             }
 
             if (lastRows > 0)
