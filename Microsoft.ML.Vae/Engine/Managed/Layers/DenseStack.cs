@@ -105,26 +105,14 @@ internal sealed class DenseStack
         return upstream;
     }
 
-    /// <summary>
-    /// output = act(input·W + b): the product, then bias and activation per row range while the rows are in cache
-    /// (the step a GEMM epilogue can take over).
-    /// </summary>
+    /// <summary>output = act(input·W + b), bias and activation applied by the GEMM to each block while it is in cache.</summary>
     private void LayerForward(DenseLayer layer, float[] input, int rows, ref float[] output, bool activate)
     {
         int n = layer.Outputs;
         Buffers.Ensure(ref output, rows * n);
+        var epilogue = new GemmBiasActivation(_parameters.AsMemory(layer.Bias.Offset, n), activate ? _activation : Activation.Identity);
         Gemm.Multiply(Transpose.No, Transpose.No, rows, n, layer.Inputs, 1f,
-            input, layer.Inputs, Weights(layer.Weight), n, 0f, output, n, _threads);
-        float[] result = output;
-        var bias = _parameters.AsMemory(layer.Bias.Offset, n);
-        var activation = _activation;
-        RowRanges.For(_threads, rows, (_, start, end) =>
-        {
-            var span = result.AsSpan(start * n, (end - start) * n);
-            var b = bias.Span;
-            for (int r = 0; r < end - start; r++) TensorPrimitives.Add(span.Slice(r * n, n), b, span.Slice(r * n, n));
-            if (activate) Activations.Apply(activation, span);
-        });
+            input, layer.Inputs, Weights(layer.Weight), n, 0f, output, n, _threads, epilogue);
     }
 
     /// <summary>
