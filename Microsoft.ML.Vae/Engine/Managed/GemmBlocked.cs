@@ -30,7 +30,8 @@ internal static unsafe class GemmBlocked
     /// on the 2-core Zen 4 build machine (GemmBench --scaling, 2026-11-26: 32³ took 11.4 µs on two workers, 1.0 µs on
     /// one), and 2²⁰ multiply-adds take ~20 µs on one core at 100 GFLOP/s, so a second worker comes only where it
     /// saves more than that (from 2 M multiply-adds, ≥ 40 µs). Per worker, not per machine: 16 cores put 16 workers
-    /// only on products of 16 M and more, and a small product stays on one thread however many cores there are.
+    /// only on products of 16 M and more, and a small product stays on one thread however many cores there are
+    /// (docs/benchmarks-gemm.md, "Workers per operation").
     /// </summary>
     internal const long MinWorkPerWorker = 1L << 20;
 
