@@ -1,6 +1,6 @@
 using System.Runtime.Intrinsics;
-using Microsoft.ML.Vae.Engine.Managed;
 using Microsoft.ML.Vae.Engine.Managed.Layers;
+using Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 
 namespace Microsoft.ML.Vae.Tests;
 

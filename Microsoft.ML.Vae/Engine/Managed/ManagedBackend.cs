@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.ML.Vae.Engine.Managed.Likelihoods;
+using Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 using Microsoft.ML.Vae.Engine.Managed.Priors;
 using Microsoft.ML.Vae.Model;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Microsoft.ML.Vae.Engine.Managed;
 using Microsoft.ML.Vae.Engine.Managed.Layers;
+using Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 
 namespace Microsoft.ML.Vae.Benchmarks;
 

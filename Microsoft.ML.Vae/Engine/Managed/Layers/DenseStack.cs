@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 using Microsoft.ML.Vae.Model;
 
 namespace Microsoft.ML.Vae.Engine.Managed.Layers;

@@ -1,6 +1,6 @@
 using System.Runtime.Intrinsics;
 
-namespace Microsoft.ML.Vae.Engine.Managed;
+namespace Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 
 /// <summary>
 /// The managed SGEMM: cache-blocked (Goto/BLIS loop order), packed operands, SIMD micro-kernel, and parallel over

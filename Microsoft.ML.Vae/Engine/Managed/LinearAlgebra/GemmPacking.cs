@@ -1,6 +1,6 @@
 using System.Runtime.Intrinsics;
 
-namespace Microsoft.ML.Vae.Engine.Managed;
+namespace Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 
 /// <summary>
 /// Copies blocks of op(A) and op(B) into the contiguous sliver layout <see cref="GemmMicroKernel"/> reads, so the

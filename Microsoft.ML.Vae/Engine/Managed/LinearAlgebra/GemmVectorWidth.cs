@@ -1,4 +1,4 @@
-namespace Microsoft.ML.Vae.Engine.Managed;
+namespace Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 
 /// <summary>Which SIMD width the managed GEMM kernel runs with. All widths give bit-identical results.</summary>
 internal enum GemmVectorWidth

@@ -1,4 +1,4 @@
-namespace Microsoft.ML.Vae.Engine.Managed;
+namespace Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 
 /// <summary>
 /// Which implementation <see cref="Gemm"/> uses, chosen by the environment variable <c>VAE_GEMM</c>

@@ -1,4 +1,4 @@
-namespace Microsoft.ML.Vae.Engine.Managed;
+namespace Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 
 /// <summary>Whether a matrix operand of a <see cref="Gemm"/> product is used as stored or transposed.</summary>
 internal enum Transpose { No, Yes }

@@ -1,4 +1,4 @@
-namespace Microsoft.ML.Vae.Engine.Managed;
+namespace Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 
 /// <summary>The plain product: no work on the finished blocks (the call is inlined away).</summary>
 internal readonly struct GemmNoEpilogue : IGemmEpilogue

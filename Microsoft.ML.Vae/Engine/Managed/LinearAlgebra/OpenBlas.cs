@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Microsoft.ML.Vae.Engine.Managed;
+namespace Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 
 /// <summary>
 /// Optional binding to OpenBLAS's <c>cblas_sgemm</c>, loaded at first use from <c>libopenblas.so.0</c> (Debian/Ubuntu

@@ -1,4 +1,4 @@
-namespace Microsoft.ML.Vae.Engine.Managed;
+namespace Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 
 /// <summary>
 /// Per-thread packing buffers of <see cref="GemmBlocked"/>, kept between calls so the hot path does not allocate.

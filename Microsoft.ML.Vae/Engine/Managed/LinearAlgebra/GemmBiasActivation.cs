@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using Microsoft.ML.Vae.Engine.Managed.Layers;
 
-namespace Microsoft.ML.Vae.Engine.Managed;
+namespace Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 
 /// <summary>
 /// The dense layer's epilogue: adds <c>bias[column]</c> to every element of C, then applies an activation

@@ -1,6 +1,6 @@
 using System.Runtime.Intrinsics.X86;
 
-namespace Microsoft.ML.Vae.Engine.Managed;
+namespace Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 
 /// <summary>The per-core L2 cache size that <see cref="GemmBlocked"/> sizes its row blocks by.</summary>
 internal static class GemmCache

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace Microsoft.ML.Vae.Engine.Managed;
+namespace Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 
 /// <summary>
 /// The few SIMD operations the GEMM micro-kernel needs, over one vector type. Implemented by zero-size structs so the
