@@ -63,6 +63,8 @@ public class AnomalyEvaluatorTests
         Assert.AreEqual(40, metrics.FalseNegatives);
         Assert.AreEqual(0.56, metrics.DetectionRateAtFalsePositiveRate, 1e-9);
         Assert.AreEqual(0.1, metrics.FalsePositiveRate, 1e-12);
+        Assert.AreEqual(0.6, metrics.DetectionRate, 1e-12);  // 60 / (60 + 40)
+        Assert.AreEqual(60.0 / 70, metrics.Precision, 1e-12); // 60 / (60 + 10)
         Assert.AreEqual(new RocPoint(double.PositiveInfinity, 0, 0), metrics.RocCurve[0]);
         Assert.AreEqual(1.0, metrics.RocCurve[^1].FalsePositiveRate);
         Assert.AreEqual(1.0, metrics.RocCurve[^1].TruePositiveRate);
@@ -76,6 +78,17 @@ public class AnomalyEvaluatorTests
         Assert.AreEqual(1.0, metrics.AreaUnderPrecisionRecallCurve);
         Assert.AreEqual(1.0, metrics.DetectionRateAtFalsePositiveRate);
         Assert.AreEqual(1.0, metrics.Precision);
+    }
+
+    [TestMethod]
+    public void PrecisionWithNothingFlaggedIsNaN()
+    {
+        // A threshold above every score flags nothing: no precision exists, and no anomaly is detected.
+        var metrics = AnomalyEvaluator.Evaluate([1f, 2f, 3f], [false, false, true], threshold: 10);
+        Assert.AreEqual(0, metrics.TruePositives + metrics.FalsePositives);
+        Assert.IsTrue(double.IsNaN(metrics.Precision), $"precision {metrics.Precision}");
+        Assert.AreEqual(0.0, metrics.DetectionRate);
+        Assert.AreEqual(0.0, metrics.FalsePositiveRate);
     }
 
     [TestMethod]
