@@ -68,78 +68,30 @@ public sealed class VaeTrainer
         backend.SetParameters(initial);
 
         float[] values = _options.Binarization == Binarization.Threshold ? Threshold(data.Values, _options.BinarizationThreshold) : data.Values;
-        var shuffle = new RandomSource(_options.Seed, ShuffleStream);
-        var binarization = new RandomSource(_options.Seed, BinarizationStream);
-        var noiseSource = new RandomSource(_options.Seed, NoiseStream);
         int batches = (trainingRows.Length + batchSize - 1) / batchSize;
-        var batch = new float[batchSize * features];
-        var noise = new float[batchSize * k * latent];
-        var bounds = new float[batchSize];
-        var objective = new ObjectiveSettings(_options.AnalyticKl)
-        {
-            Objective = _options.Objective,
-            Groups = _options.ObjectiveGroups,
-            CiwaeBeta = _options.CiwaeBeta,
-            Estimator = _options.GradientEstimator,
-            StraightThrough = _options.StraightThrough,
-        };
-        double baselineSum = 0, baselineWeight = 0; // running mean of the bound, the score function's baseline
 
         var history = new List<EpochSummary>();
         float[]? best = null;
         double bestValidation = double.NegativeInfinity;
         int epochsWithoutImprovement = 0;
         long step = 0;
-        string trainingLoop = "host";
+        var streams = (ShuffleStream, BinarizationStream, NoiseStream);
         string? unsupported = _options.TrainOnDevice ? DeviceLoopTraining.UnsupportedReason(backend, layout, _options) : null;
-        if (unsupported is not null) trainingLoop = $"host (the device loop {unsupported})";
         using var deviceLoop = _options.TrainOnDevice && unsupported is null
-            ? new DeviceLoopTraining((LibTorchBackend)backend, _options, values, trainingRows, batchSize, (ShuffleStream, BinarizationStream, NoiseStream))
+            ? new DeviceLoopTraining((LibTorchBackend)backend, _options, values, trainingRows, batchSize, streams)
             : null;
-        if (deviceLoop is not null) trainingLoop = "device";
+        var hostLoop = deviceLoop is null ? new HostLoopTraining(backend, _options, values, trainingRows, batchSize, streams) : null;
+        string trainingLoop = deviceLoop is not null ? "device" : unsupported is not null ? $"host (the device loop {unsupported})" : "host";
         var clock = Stopwatch.StartNew();
 
         for (int epoch = 1; epoch <= _options.Epochs; epoch++)
         {
-            double boundSum = 0;
-            int rowsSeen = 0;
-            if (deviceLoop is not null)
-            {
-                int current = epoch;
-                (boundSum, rowsSeen) = deviceLoop.RunEpoch(epoch, ref step, checkLastUpdate: validationCount == 0 && epoch == _options.Epochs,
-                    (done, sum, seen) => progress?.Report(new TrainingProgress(current, _options.Epochs, done, batches, sum / seen,
-                        history.LastOrDefault()?.ValidationBound, clock.Elapsed) { TrainingLoop = trainingLoop }),
-                    Diverged, cancellationToken);
-            }
-            else
-            {
-                shuffle.Shuffle(trainingRows);
-                for (int b = 0; b < batches; b++)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    int start = b * batchSize, count = Math.Min(batchSize, trainingRows.Length - start);
-                    Gather(values, features, trainingRows.AsSpan(start, count), batch,
-                        _options.Binarization == Binarization.Dynamic ? binarization : null);
-                    noiseSource.FillLatentNoise(noise.AsSpan(0, count * k * latent), layout.Latent);
-                    var adam = new AdamSettings(_options.LearningRate, _options.Beta1, _options.Beta2, _options.Epsilon, ++step);
-                    var stepObjective = objective with
-                    {
-                        Temperature = Temperature(step),
-                        ScoreBaseline = baselineWeight > 0 ? (float)(baselineSum / baselineWeight) : float.NaN,
-                    };
-                    backend.TrainStep(batch.AsSpan(0, count * features), count, noise.AsSpan(0, count * k * latent), k, stepObjective, adam, bounds);
-                    double batchSum = 0;
-                    for (int i = 0; i < count; i++) batchSum += bounds[i];
-                    baselineSum = _options.BaselineDecay * baselineSum + batchSum / count;
-                    baselineWeight = _options.BaselineDecay * baselineWeight + 1;
-                    if (!double.IsFinite(batchSum)) throw Diverged($"at epoch {epoch}, batch {b + 1}: the bound became {batchSum}");
-                    boundSum += batchSum;
-                    rowsSeen += count;
-                    if (b + 1 < batches) // the epoch's last report waits for the validation bound
-                        progress?.Report(new TrainingProgress(epoch, _options.Epochs, b + 1, batches, boundSum / rowsSeen, history.LastOrDefault()?.ValidationBound, clock.Elapsed)
-                            { TrainingLoop = trainingLoop });
-                }
-            }
+            int current = epoch;
+            void Report(int done, double sum, int seen) => progress?.Report(new TrainingProgress(current, _options.Epochs, done, batches,
+                sum / seen, history.LastOrDefault()?.ValidationBound, clock.Elapsed) { TrainingLoop = trainingLoop });
+            var (boundSum, rowsSeen) = deviceLoop is not null
+                ? deviceLoop.RunEpoch(epoch, ref step, checkLastUpdate: validationCount == 0 && epoch == _options.Epochs, Report, Diverged, cancellationToken)
+                : hostLoop!.RunEpoch(epoch, ref step, Report, Diverged, cancellationToken);
 
             double? validation = null;
             if (validationCount > 0)
@@ -166,26 +118,9 @@ public sealed class VaeTrainer
         {
             backend.GetParameters(parameters);
             // The device loop checked its last update on the device, with the last batch and noise it drew there.
-            if (deviceLoop is null) CheckLastUpdate(backend, parameters, batch, noise, k, Math.Min(batchSize, trainingRows.Length - (batches - 1) * batchSize), history.Count);
+            hostLoop?.CheckLastUpdate(parameters, history.Count, Diverged);
         }
         return new VaeModel(_modelOptions.Clone(), layout, parameters, history, threads, _options.Engine, _options.Device, _options.FallbackToCpu);
-    }
-
-    /// <summary>
-    /// The bound checked in the loop is the one before each update, so the last update is checked here: its
-    /// parameters must be finite and give a finite bound on the last batch (with that batch's noise).
-    /// </summary>
-    private void CheckLastUpdate(IVaeBackend backend, float[] parameters, float[] batch, float[] noise, int k, int count, int epoch)
-    {
-        foreach (float p in parameters)
-            if (!float.IsFinite(p)) throw Diverged($"in the last update of epoch {epoch}: a parameter became {p}");
-        var weights = new float[count * k];
-        backend.LogWeights(batch.AsSpan(0, count * backend.Layout.InputSize), count, noise.AsSpan(0, count * k * backend.Layout.LatentSize), k, weights);
-        for (int r = 0; r < count; r++)
-        {
-            double bound = LogSpace.LogMeanExp(weights.AsSpan(r * k, k));
-            if (!double.IsFinite(bound)) throw Diverged($"in the last update of epoch {epoch}: the bound of a row became {bound}");
-        }
     }
 
     private TrainingDivergedException Diverged(string where) => new(
@@ -204,7 +139,7 @@ public sealed class VaeTrainer
         for (int start = 0; start < validationRows.Length; start += chunk)
         {
             int count = Math.Min(chunk, validationRows.Length - start);
-            Gather(values, features, validationRows.AsSpan(start, count), batch, null);
+            HostLoopTraining.Gather(values, features, validationRows.AsSpan(start, count), batch, null);
             noiseSource.FillLatentNoise(noise.AsSpan(0, count * k * latent), backend.Layout.Latent);
             backend.LogWeights(batch.AsSpan(0, count * features), count, noise.AsSpan(0, count * k * latent), k, weights);
             for (int r = 0; r < count; r++) sum += LogSpace.LogMeanExp(weights.AsSpan(r * k, k));
@@ -213,9 +148,6 @@ public sealed class VaeTrainer
     }
 
     /// <summary>Gumbel-Softmax temperature at a step: τ_t = max(τ_min, τ_0·exp(−r·t)) (Jang et al. 2017).</summary>
-    private float Temperature(long step) =>
-        MathF.Max(_options.MinimumTemperature, _options.Temperature * MathF.Exp(-_options.TemperatureAnnealRate * step));
-
     /// <summary>VampPrior pseudo-inputs start at randomly chosen training rows (Tomczak and Welling's data initialisation).</summary>
     private void InitializePseudoInputs(Span<float> pseudoInputs, FeatureMatrix data, int[] trainingRows)
     {
@@ -225,17 +157,6 @@ public sealed class VaeTrainer
         {
             int row = trainingRows[random.NextInt(trainingRows.Length)];
             data.Values.AsSpan(row * features, features).CopyTo(pseudoInputs.Slice(c * features, features));
-        }
-    }
-
-    private static void Gather(float[] values, int features, ReadOnlySpan<int> rows, float[] batch, RandomSource? binarization)
-    {
-        for (int i = 0; i < rows.Length; i++)
-        {
-            var source = values.AsSpan(rows[i] * features, features);
-            var target = batch.AsSpan(i * features, features);
-            if (binarization is null) source.CopyTo(target);
-            else binarization.FillBernoulli(source, target);
         }
     }
 
