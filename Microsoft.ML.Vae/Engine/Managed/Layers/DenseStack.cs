@@ -12,7 +12,7 @@ namespace Microsoft.ML.Vae.Engine.Managed.Layers;
 /// </summary>
 internal sealed class DenseStack
 {
-    // Activation derivatives run in blocks of this many values, so the scratch of a worker stays in L1/L2.
+    // Activation derivatives run in blocks of this many values, the unit the workers share out.
     private const int ActivationBlock = 4096;
 
     private readonly IReadOnlyList<DenseLayer> _hidden;
@@ -25,7 +25,6 @@ internal sealed class DenseStack
     private readonly float[][] _headGradients;
     private float[] _gradientA = [], _gradientB = [];
     private float[] _scaledGradient = [];
-    private float[] _activationScratch = [];
     private float[] _input = [];
     private int _rows;
 
@@ -174,16 +173,13 @@ internal sealed class DenseStack
         if (_activation == Activation.Identity) return;
         var activation = _activation;
         int blocks = (count + ActivationBlock - 1) / ActivationBlock;
-        Buffers.Ensure(ref _activationScratch, Math.Min(_threads, blocks) * ActivationBlock);
-        float[] scratch = _activationScratch;
         RowRanges.For(_threads, blocks, (worker, start, end) =>
         {
             int from = start * ActivationBlock, to = Math.Min(count, end * ActivationBlock);
             for (int i = from; i < to; i += ActivationBlock)
             {
                 int length = Math.Min(ActivationBlock, to - i);
-                Activations.MultiplyByDerivative(activation, outputs.AsSpan(i, length), gradient.AsSpan(i, length),
-                    scratch.AsSpan(worker * ActivationBlock, length));
+                Activations.MultiplyByDerivative(activation, outputs.AsSpan(i, length), gradient.AsSpan(i, length));
             }
         });
     }
