@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
@@ -46,6 +47,7 @@ internal sealed class RandomSource
     /// halving the generator's share of a batch. The uniforms are written first and compared in a second, vectorised
     /// pass: a compare-and-branch per pixel mispredicts half the time.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void FillBernoulli(ReadOnlySpan<float> probabilities, Span<float> target)
     {
         const float scale = 1f / (1 << 24);
@@ -82,6 +84,7 @@ internal sealed class RandomSource
     }
 
     /// <summary>Standard normal draws by the Box-Muller transform, vectorised over the span.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void FillNormal(Span<float> values)
     {
         int half = (values.Length + 1) / 2;

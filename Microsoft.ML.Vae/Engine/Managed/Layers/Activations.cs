@@ -114,6 +114,7 @@ internal static class Activations
     /// loop overwrites them, so every element gets the lanes it would get anywhere else; spans under 16 go through a
     /// zero-padded vector.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Map<TFunction>(Span<float> values, ReadOnlySpan<float> bias) where TFunction : IActivationFunction
     {
         int n = values.Length;
@@ -155,6 +156,7 @@ internal static class Activations
     }
 
     /// <summary>gradient ⊙= F'(outputs); the ragged end goes through a zero-padded vector, so it gets the vector's result.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MultiplyBy<TFunction>(ReadOnlySpan<float> outputs, Span<float> gradient) where TFunction : IActivationFunction
     {
         int n = gradient.Length, width = Vector512<float>.Count, j = 0;
