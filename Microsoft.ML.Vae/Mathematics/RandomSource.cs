@@ -30,6 +30,7 @@ internal sealed class RandomSource
         return z ^ (z >> 31);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the binarisation and noise loops call it per pair of values
     public ulong NextUInt64()
     {
         ulong result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
