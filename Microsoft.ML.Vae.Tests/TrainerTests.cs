@@ -228,4 +228,32 @@ public sealed class RandomSourceTests
         }
         Assert.ThrowsExactly<ArgumentException>(() => new Mathematics.RandomSource(1).FillBernoulli(probabilities, probabilities));
     }
+
+    [TestMethod]
+    public void NormalDrawsAreTheBoxMullerTransformOfTheDocumentedUniforms()
+    {
+        // Odd and even lengths, below and above one vector: element i of the first half is r·cos(2πu2), element i of
+        // the second half r·sin(2πu2), with r = √(−2 log(1 − u1)) from the i-th pair of draws.
+        foreach (int length in new[] { 1, 2, 7, 33, 1000 })
+        {
+            var values = new float[length];
+            new Mathematics.RandomSource(21, length).FillNormal(values);
+            var twin = new Mathematics.RandomSource(21, length);
+            int half = (length + 1) / 2;
+            for (int i = 0; i < half; i++)
+            {
+                double u1 = twin.NextFloat(), u2 = twin.NextFloat();
+                double r = Math.Sqrt(-2 * Math.Log(1 - u1));
+                Assert.AreEqual(r * Math.Cos(2 * Math.PI * u2), values[i], 1e-6 * Math.Max(1, r), $"length {length}, cosine {i}");
+                if (half + i < length)
+                    Assert.AreEqual(r * Math.Sin(2 * Math.PI * u2), values[half + i], 1e-6 * Math.Max(1, r), $"length {length}, sine {i}");
+            }
+        }
+
+        var many = new float[400_000];
+        new Mathematics.RandomSource(5).FillNormal(many);
+        double mean = many.Average(v => (double)v), variance = many.Average(v => (double)v * v) - mean * mean;
+        Assert.AreEqual(0, mean, 4 / Math.Sqrt(many.Length), "mean");
+        Assert.AreEqual(1, variance, 4 * Math.Sqrt(2.0 / many.Length), "variance");
+    }
 }

@@ -55,7 +55,7 @@ internal sealed class GaussianLatents : ILatentFamily
             {
                 var sigma = sigmas.AsSpan(b * d, d);
                 TensorPrimitives.Multiply(logVariance.AsSpan(b * d, d), 0.5f, sigma);
-                TensorPrimitives.Exp(sigma, sigma);
+                VectorElementwise.Map<ExpFunction>(sigma);
                 var rowMean = mean.AsSpan(b * d, d);
                 float logVarianceSum = TensorPrimitives.Sum(logVariance.AsSpan(b * d, d));
                 for (int s = b * k; s < (b + 1) * k; s++)

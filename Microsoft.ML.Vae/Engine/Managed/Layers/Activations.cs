@@ -6,10 +6,9 @@ using Microsoft.ML.Vae.Mathematics;
 namespace Microsoft.ML.Vae.Engine.Managed.Layers;
 
 /// <summary>
-/// Hidden-layer non-linearities, applied in place, with derivatives written in terms of the outputs.
-/// The engine's own 16-lane kernels (not TensorPrimitives): every element gets the same lanes wherever it sits in a
-/// span, so a fused epilogue and a separate pass agree to the bit, and the code is JIT-compiled with the engine instead
-/// of running the framework's precompiled generic paths until they tier up.
+/// Hidden-layer non-linearities, applied in place, with derivatives written in terms of the outputs, on the engine's
+/// own 16-lane kernels (<see cref="VectorElementwise"/>): every element gets the same lanes wherever it sits in a span,
+/// so a fused epilogue and a separate pass agree to the bit.
 /// </summary>
 internal static class Activations
 {
@@ -20,10 +19,10 @@ internal static class Activations
     {
         switch (activation)
         {
-            case Activation.Tanh: Map<TanhFunction>(values, bias); break;
-            case Activation.Relu: Map<ReluFunction>(values, bias); break;
-            case Activation.Softplus: Map<SoftplusFunction>(values, bias); break;
-            case Activation.Identity: if (!bias.IsEmpty) Map<IdentityFunction>(values, bias); break;
+            case Activation.Tanh: VectorElementwise.Map<TanhFunction>(values, bias); break;
+            case Activation.Relu: VectorElementwise.Map<ReluFunction>(values, bias); break;
+            case Activation.Softplus: VectorElementwise.Map<SoftplusFunction>(values, bias); break;
+            case Activation.Identity: if (!bias.IsEmpty) VectorElementwise.Map<IdentityFunction>(values, bias); break;
             default: throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
         }
     }
@@ -44,14 +43,10 @@ internal static class Activations
         }
     }
 
-    /// <summary>An activation on 16 lanes and its derivative from its output; the scalar forms serve CPUs without 256-bit SIMD.</summary>
-    private interface IActivationFunction
+    /// <summary>An activation and its derivative from its output; the scalar form serves CPUs without 256-bit SIMD.</summary>
+    private interface IActivationFunction : IVectorFunction
     {
-        static abstract Vector512<float> Value(Vector512<float> x);
-
         static abstract Vector512<float> DerivativeFromOutput(Vector512<float> y);
-
-        static abstract float Value(float x);
 
         static abstract float DerivativeFromOutput(float y);
     }
@@ -107,52 +102,6 @@ internal static class Activations
         public static float Value(float x) => x;
 
         public static float DerivativeFromOutput(float y) => 1;
-    }
-
-    /// <summary>
-    /// values = F(values + bias). A ragged end is done as one more vector over the last 16 elements, loaded before the
-    /// loop overwrites them, so every element gets the lanes it would get anywhere else; spans under 16 go through a
-    /// zero-padded vector.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Map<TFunction>(Span<float> values, ReadOnlySpan<float> bias) where TFunction : IActivationFunction
-    {
-        int n = values.Length;
-        bool hasBias = !bias.IsEmpty;
-        if (hasBias && bias.Length != n) throw new ArgumentException($"The bias has {bias.Length} values for {n} outputs.", nameof(bias));
-        if (!Vector256.IsHardwareAccelerated)
-        {
-            for (int j = 0; j < n; j++) values[j] = TFunction.Value(hasBias ? values[j] + bias[j] : values[j]);
-            return;
-        }
-
-        int width = Vector512<float>.Count;
-        if (n < width)
-        {
-            Span<float> padded = stackalloc float[width];
-            padded.Clear();
-            values.CopyTo(padded);
-            if (hasBias)
-                for (int j = 0; j < n; j++) padded[j] += bias[j];
-            TFunction.Value(Vector512.Create<float>(padded)).CopyTo(padded);
-            padded[..n].CopyTo(values);
-            return;
-        }
-
-        ref float v = ref MemoryMarshal.GetReference(values);
-        ref float b = ref MemoryMarshal.GetReference(bias);
-        nuint last = (nuint)(n - width);
-        var lastInput = Vector512.LoadUnsafe(ref v, last);
-        if (hasBias) lastInput += Vector512.LoadUnsafe(ref b, last);
-        nuint i = 0;
-        for (; i < last; i += (nuint)width)
-        {
-            var x = Vector512.LoadUnsafe(ref v, i);
-            if (hasBias) x += Vector512.LoadUnsafe(ref b, i);
-            TFunction.Value(x).StoreUnsafe(ref v, i);
-        }
-
-        TFunction.Value(lastInput).StoreUnsafe(ref v, last);
     }
 
     /// <summary>gradient ⊙= F'(outputs); the ragged end goes through a zero-padded vector, so it gets the vector's result.</summary>

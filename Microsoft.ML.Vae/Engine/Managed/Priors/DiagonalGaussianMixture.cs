@@ -65,8 +65,8 @@ internal sealed class DiagonalGaussianMixture
         if (responsibilities.IsEmpty && zGradient.IsEmpty) return logDensity;
 
         // Responsibilities in place of the component log densities.
-        TensorPrimitives.Subtract(logComponent, logDensity, logComponent);
-        TensorPrimitives.Exp(logComponent, logComponent);
+        for (int c = 0; c < Components; c++) logComponent[c] -= logDensity;
+        VectorElementwise.Map<ExpFunction>(logComponent);
         if (zGradient.IsEmpty) return logDensity;
         var gradient = zGradient[..d];
         gradient.Clear();
