@@ -38,21 +38,27 @@ public sealed class LibTorchDeviceLoopTests
         var options = DeviceOptions(binarization, k);
         (options.GradientEstimator, options.Objective, options.ObjectiveGroups, options.AnalyticKl) = (estimator, objective, groups, analyticKl);
 
-        var progress = new ProgressRecorder();
-        using var model = new VaeTrainer(modelOptions, options).Fit(data, progress);
         var (expectedParameters, expectedMeans) = ReplayOnManagedEngine(modelOptions, options, data);
-
-        // Batch 10 of 45 rows: 5 batches per epoch, the last of 5 rows; every batch is read back (interval 1).
-        Assert.IsTrue(progress.Reports.All(p => p.TrainingLoop == "device"), progress.Reports[0].TrainingLoop);
-        Assert.AreEqual(2 * 5, progress.Reports.Count);
-        foreach (var report in progress.Reports)
-        {
-            double expected = expectedMeans[(report.Epoch - 1) * 5 + report.Batch - 1];
-            Assert.AreEqual(expected, report.Bound, 1e-4 * Math.Abs(expected), $"mean bound of epoch {report.Epoch} after batch {report.Batch}");
-        }
-        var initial = model.Layout.Initialize(new RandomSource(options.Seed, VaeTrainer.InitializationStream), options.Initialization);
+        var initial = new ParameterLayout(modelOptions, Features).Initialize(new RandomSource(options.Seed, VaeTrainer.InitializationStream), options.Initialization);
         Assert.IsTrue(expectedParameters.Zip(initial).Max(p => Math.Abs(p.First - p.Second)) > 0.02, "ten steps of 5e-3 should move the parameters");
-        LibTorchEngineTests.AssertClose(expectedParameters, model.Parameters.ToArray(), "parameters after ten steps", model.Layout, relative: 1e-3f);
+
+        // Batch 10 of 45 rows: 5 batches per epoch, the last of 5 rows. Read back after every batch (each run one step,
+        // its step count set by the host), then once per epoch: one run of five steps called with the same host
+        // arguments, the step count and the position advanced on the device, as a replayed CUDA graph needs.
+        foreach (int interval in new[] { 1, 5 })
+        {
+            options.DeviceReportInterval = interval;
+            var progress = new ProgressRecorder();
+            using var model = new VaeTrainer(modelOptions, options).Fit(data, progress);
+            Assert.IsTrue(progress.Reports.All(p => p.TrainingLoop == "device"), progress.Reports[0].TrainingLoop);
+            Assert.AreEqual(2 * 5 / interval, progress.Reports.Count, $"reports at interval {interval}");
+            foreach (var report in progress.Reports)
+            {
+                double expected = expectedMeans[(report.Epoch - 1) * 5 + report.Batch - 1];
+                Assert.AreEqual(expected, report.Bound, 1e-4 * Math.Abs(expected), $"interval {interval}: mean bound of epoch {report.Epoch} after batch {report.Batch}");
+            }
+            LibTorchEngineTests.AssertClose(expectedParameters, model.Parameters.ToArray(), $"parameters after ten steps, interval {interval}", model.Layout, relative: 1e-3f);
+        }
     }
 
     [TestMethod]
