@@ -9,7 +9,7 @@ namespace vae {
 void adam_step(vae_model& m, const torch::Tensor& gradient, const AdamRates& s, const torch::Tensor& step) {
   torch::NoGradGuard no_grad;
   auto type = m.parameters.scalar_type();
-  // beta^step in double, rounded once to the parameters' precision: MathF.Pow's value but in rare ties.
+  // beta^step in double, rounded once to the parameters' precision (docs/libtorch.md: where it differs from MathF.Pow).
   auto exponent = step.to(torch::kFloat64);
   auto first_power = torch::pow(static_cast<double>(s.beta1), exponent).to(type);
   auto second_power = torch::pow(static_cast<double>(s.beta2), exponent).to(type);
