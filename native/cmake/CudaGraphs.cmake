@@ -3,6 +3,7 @@
 #   -DVAE_CUDA_GRAPHS=AUTO (default)  on for a CUDA libtorch whose CUDA headers (cuda.h, cuda_runtime_api.h) are found
 #   -DVAE_CUDA_GRAPHS=ON              the same, but a build that cannot have them fails
 #   -DVAE_CUDA_GRAPHS=OFF             every step runs eagerly
+# (A value given once stays in the build folder's CMake cache until another is given.)
 # The headers are looked for in CUDA_HOME, CUDA_PATH, /usr/local/cuda and, for a PyTorch wheel, in the NVIDIA wheels
 # beside it (site-packages/nvidia/cu13/include, nvidia/cuda_runtime/include, ...). Nothing is linked beyond libtorch's
 # own CUDA libraries.
