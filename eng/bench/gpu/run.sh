@@ -96,6 +96,13 @@ for batch in (100, 1000):
         eager = torch_peer[f"k{k}_b{batch}_eager_mean_ms"]
         graph = torch_peer[f"k{k}_b{batch}_graph_mean_ms"]
         print(f"| {k} | {batch} | {mine:.3f} | {off} | {eager:.3f} | {graph:.3f} | {batch * 1000 / mine:,.0f} | {batch * 1000 / graph:,.0f} |")
+if ours_eager:
+    # The same seed, options and data: the graphs must train as the eager step does (to float32 rounding at most).
+    ours = json.load(open(os.path.join(out, "device-loop-b100.json")))
+    for k in (1, 5, 50):
+        a, b = ours[f"k{k}_training_bound"], ours_eager[f"k{k}_training_bound"]
+        verdict = "identical" if a == b else f"relative difference {abs(a - b) / abs(b):.1e}"
+        print(f"K={k}, batch 100: mean training bound {a:.6f} with the graphs, {b:.6f} without ({verdict})")
 ours = json.load(open(os.path.join(out, "device-loop-b100.json")))
 print(f"\nK=5000 log-likelihood: device scoring {ours['eval_seconds']:.3f} s for {ours['eval_rows']:.0f} images, "
       f"PyTorch eager {torch_peer['eval_seconds']:.3f} s for {torch_peer['eval_rows']} (chunks of {torch_peer['eval_chunk_rows']} rows)")
