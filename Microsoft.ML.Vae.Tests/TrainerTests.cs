@@ -204,4 +204,28 @@ public sealed class RandomSourceTests
             Assert.AreEqual(p, sums[i] / draws, tolerance, $"p = {p}");
         }
     }
+
+    [TestMethod]
+    public void BernoulliDrawsFollowTheDocumentedStreamAtEveryPosition()
+    {
+        // 787 pixels: whole vectors, a ragged end and the odd last value. Each 64-bit draw gives bits 40–63 to one pixel
+        // and bits 8–31 to the next, so a seed reproduces the binarisation of earlier versions.
+        var random = new Random(11);
+        float[] probabilities = Enumerable.Range(0, 787).Select(_ => (float)random.NextDouble()).ToArray();
+        float[] draw = new float[probabilities.Length];
+        new Mathematics.RandomSource(8, 2).FillBernoulli(probabilities, draw);
+        var twin = new Mathematics.RandomSource(8, 2);
+        for (int i = 0; i < probabilities.Length; i += 2)
+        {
+            if (i + 1 == probabilities.Length)
+            {
+                Assert.AreEqual(twin.NextFloat() < probabilities[i] ? 1f : 0f, draw[i], "the last, odd pixel");
+                break;
+            }
+            ulong bits = twin.NextUInt64();
+            Assert.AreEqual((bits >> 40) / 16777216f < probabilities[i] ? 1f : 0f, draw[i], $"pixel {i}");
+            Assert.AreEqual(((bits >> 8) & 0xFFFFFF) / 16777216f < probabilities[i + 1] ? 1f : 0f, draw[i + 1], $"pixel {i + 1}");
+        }
+        Assert.ThrowsExactly<ArgumentException>(() => new Mathematics.RandomSource(1).FillBernoulli(probabilities, probabilities));
+    }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -46,6 +47,7 @@ internal sealed class AdamOptimizer
     }
 
     /// <summary>m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; θ −= lr·m̂ / (√v̂ + ε) on [start, end).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Update(float[] parameters, float[] gradient, in AdamSettings s, int start, int end)
     {
         float b1 = s.Beta1, b2 = s.Beta2, c1 = 1 - b1, c2 = 1 - b2;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Microsoft.ML.Vae.Mathematics;
@@ -15,6 +16,7 @@ internal static class VectorLogSpace
     private const float MinimumArgument = -87.3f;     // exp below this is under float's normal range: flush to ~0
 
     /// <summary>exp(x) for x ≤ 0 (larger x are not supported), relative error below 2e-7.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // a call passes the vectors through memory
     public static Vector512<float> ExpNonPositive(Vector512<float> x)
     {
         x = Vector512.Max(x, Vector512.Create(MinimumArgument));
@@ -40,6 +42,7 @@ internal static class VectorLogSpace
     /// log(1 + e) for e in [0, 1] as 2·atanh(t), t = e/(2 + e) ≤ 1/3: no cancellation for tiny e (log(1 + e) ≈ e),
     /// series truncation below 2e-9 relative.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Log1PUnit(Vector512<float> e)
     {
         var t = e / (Vector512.Create(2f) + e);

@@ -8,10 +8,11 @@ namespace Microsoft.ML.Vae.Benchmarks;
 /// GFLOP/s of the managed SGEMM against the measured FMA peak and OpenBLAS on the shapes of the 784-200-200-50 IWAE
 /// (batch 100, K = 50).
 /// Usage: GemmBench [--threads N] [--runs N] [--width scalar|vector128|vector256|vector512] [--shape NAME] [--cpu-time]
-/// [--no-openblas] [--scaling] [--epilogue]
+/// [--no-openblas] [--scaling] [--epilogue] [--elementwise]
 /// --scaling times small and mid-sized products on exactly 1 and 2 workers (wall clock), the measurement behind
 /// GemmBlocked.MinWorkPerWorker. --epilogue times the dense layer's bias + tanh fused into the product
-/// (GemmBiasActivation) against the product followed by the engine's separate passes.
+/// (GemmBiasActivation) against the product followed by the engine's separate passes. --elementwise times the per-element
+/// kernels (ElementwiseBench).
 /// With --cpu-time the rates are per second of process CPU time (per busy core) rather than of wall-clock time,
 /// which is steadier when other processes share the cores. The peak (eng/bench/Shared/PeakFlops.cs) is probed with the
 /// same thread count and clock just before each shape, so the ratio to it compares numbers taken under the same load.
@@ -50,6 +51,12 @@ internal static class Program
         if (args.Contains("--scaling"))
         {
             MeasureScaling(width, runs);
+            return 0;
+        }
+
+        if (args.Contains("--elementwise"))
+        {
+            ElementwiseBench.Run(runs);
             return 0;
         }
 

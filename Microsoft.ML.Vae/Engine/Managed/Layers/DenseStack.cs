@@ -12,7 +12,7 @@ namespace Microsoft.ML.Vae.Engine.Managed.Layers;
 /// </summary>
 internal sealed class DenseStack
 {
-    // Activation derivatives run in blocks of this many values, so the scratch of a worker stays in L1/L2.
+    // Activation derivatives run in blocks of this many values, the unit the workers share out.
     private const int ActivationBlock = 4096;
 
     private readonly IReadOnlyList<DenseLayer> _hidden;
@@ -25,7 +25,6 @@ internal sealed class DenseStack
     private readonly float[][] _headGradients;
     private float[] _gradientA = [], _gradientB = [];
     private float[] _scaledGradient = [];
-    private float[] _activationScratch = [];
     private float[] _input = [];
     private int _rows;
 
@@ -96,7 +95,7 @@ internal sealed class DenseStack
             float[] input = i == 0 ? _input : _hiddenOutputs[i - 1];
             if (i == 0 && !inputGradient)
             {
-                WeightGradient(layer, input, upstream, rows, gradient, rowWeights);
+                WeightGradient(layer, input, upstream, rows, gradient, rowWeights, _threads);
                 return null;
             }
             ref float[] downstream = ref (upstream == _gradientA ? ref _gradientB : ref _gradientA);
@@ -123,39 +122,56 @@ internal sealed class DenseStack
     private void LayerBackward(DenseLayer layer, float[] input, float[] outputGradient, int rows, float[] gradient,
         ref float[] inputGradient, float[]? rowWeights, bool accumulateInputGradient = false)
     {
-        WeightGradient(layer, input, outputGradient, rows, gradient, rowWeights);
         if (!accumulateInputGradient) Buffers.Ensure(ref inputGradient, rows * layer.Inputs);
-        Gemm.Multiply(Transpose.No, Transpose.Yes, rows, layer.Inputs, layer.Outputs, 1f,
+        float[] target = inputGradient;
+        void InputGradient(int threads) => Gemm.Multiply(Transpose.No, Transpose.Yes, rows, layer.Inputs, layer.Outputs, 1f,
             outputGradient, layer.Outputs, Weights(layer.Weight), layer.Outputs, accumulateInputGradient ? 1f : 0f,
-            inputGradient, layer.Inputs, _threads);
+            target, layer.Inputs, threads);
+
+        if (GemmBlocked.Workers(rows, layer.Inputs, layer.Outputs, _threads) < 2)
+        {
+            WeightGradient(layer, input, outputGradient, rows, gradient, rowWeights, _threads);
+            InputGradient(_threads);
+            return;
+        }
+
+        // The two products take the same multiply-adds (rows·inputs·outputs), read the same ∂loss/∂y and write
+        // different buffers: side by side on half the threads each they beat splitting each one (no operand packed
+        // twice, one hand-off instead of two, and a transposed product on one core runs nearer its peak). The results
+        // are the same: a product's sums do not depend on its workers.
+        int weightThreads = _threads / 2;
+        Parallel.Invoke(new ParallelOptions { MaxDegreeOfParallelism = 2 },
+            () => WeightGradient(layer, input, outputGradient, rows, gradient, rowWeights, weightThreads),
+            () => InputGradient(_threads - weightThreads));
     }
 
-    private void WeightGradient(DenseLayer layer, float[] input, float[] outputGradient, int rows, float[] gradient, float[]? rowWeights)
+    private void WeightGradient(DenseLayer layer, float[] input, float[] outputGradient, int rows, float[] gradient, float[]? rowWeights,
+        int threads)
     {
         int n = layer.Outputs;
         if (rowWeights is not null)
         {
             Buffers.Ensure(ref _scaledGradient, rows * n);
             float[] scaled = _scaledGradient, source = outputGradient;
-            RowRanges.For(_threads, rows, (_, start, end) =>
+            RowRanges.For(threads, rows, (_, start, end) =>
             {
                 for (int r = start; r < end; r++) TensorPrimitives.Multiply(source.AsSpan(r * n, n), rowWeights[r], scaled.AsSpan(r * n, n));
             });
             outputGradient = scaled;
         }
         Gemm.Multiply(Transpose.Yes, Transpose.No, layer.Inputs, n, rows, 1f,
-            input, layer.Inputs, outputGradient, n, 1f, gradient.AsSpan(layer.Weight.Offset, layer.Weight.Length), n, _threads);
-        AddColumnSums(outputGradient, rows, n, gradient, layer.Bias.Offset);
+            input, layer.Inputs, outputGradient, n, 1f, gradient.AsSpan(layer.Weight.Offset, layer.Weight.Length), n, threads);
+        AddColumnSums(outputGradient, rows, n, gradient, layer.Bias.Offset, threads);
     }
 
     /// <summary>
     /// target[offset + j] += Σ_r values[r, j]: the bias gradient. Workers take column ranges and add rows in order, so
     /// the sums do not depend on the thread count.
     /// </summary>
-    private void AddColumnSums(float[] values, int rows, int columns, float[] target, int offset)
+    private static void AddColumnSums(float[] values, int rows, int columns, float[] target, int offset, int threads)
     {
         const int minimumColumns = 64;
-        int workers = Math.Clamp(columns / minimumColumns, 1, _threads);
+        int workers = Math.Clamp(columns / minimumColumns, 1, threads);
         void Sum(int from, int to)
         {
             var sums = target.AsSpan(offset + from, to - from);
@@ -174,16 +190,13 @@ internal sealed class DenseStack
         if (_activation == Activation.Identity) return;
         var activation = _activation;
         int blocks = (count + ActivationBlock - 1) / ActivationBlock;
-        Buffers.Ensure(ref _activationScratch, Math.Min(_threads, blocks) * ActivationBlock);
-        float[] scratch = _activationScratch;
         RowRanges.For(_threads, blocks, (worker, start, end) =>
         {
             int from = start * ActivationBlock, to = Math.Min(count, end * ActivationBlock);
             for (int i = from; i < to; i += ActivationBlock)
             {
                 int length = Math.Min(ActivationBlock, to - i);
-                Activations.MultiplyByDerivative(activation, outputs.AsSpan(i, length), gradient.AsSpan(i, length),
-                    scratch.AsSpan(worker * ActivationBlock, length));
+                Activations.MultiplyByDerivative(activation, outputs.AsSpan(i, length), gradient.AsSpan(i, length));
             }
         });
     }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Numerics.Tensors;
@@ -77,6 +78,7 @@ internal sealed class ObservationLikelihood
     /// ones on which .NET prefers 256 bits), with the same lanes and so the same results; the scalar remainder sums in
     /// double, so a machine without 256-bit vectors loses no accuracy either.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float BernoulliLogProbability(ReadOnlySpan<float> x, ReadOnlySpan<float> output, Span<float> gradient)
     {
         int n = output.Length, i = 0;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
@@ -128,6 +129,7 @@ internal static unsafe class GemmBlocked
     /// C[m0..m1, n0..n1] on the calling thread; the epilogue gets each Mc×Nc block right after its last K block, so
     /// the blocks of a row come in increasing column order.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run<TOps, TVec, TEpilogue>(Transpose transA, Transpose transB, int m0, int m1, int n0, int n1,
         int k, float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, TEpilogue epilogue)
         where TOps : IGemmVector<TVec> where TVec : unmanaged where TEpilogue : struct, IGemmEpilogue

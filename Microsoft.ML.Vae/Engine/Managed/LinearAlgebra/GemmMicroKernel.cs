@@ -25,6 +25,7 @@ internal static unsafe class GemmMicroKernel
     /// only at the edges of C; the slivers are zero-padded there and the tile goes through a scratch buffer.
     /// </summary>
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TOps, TVec>(int kc, float* a, nint aRowStride, nint aStepStride, float* b, float* c, int ldc,
         float alpha, float beta, int rows, int cols)
         where TOps : IGemmVector<TVec> where TVec : unmanaged
@@ -91,6 +92,7 @@ internal static unsafe class GemmMicroKernel
 
     /// <summary>As <see cref="Run"/> for a B sliver of one vector per k (the last, narrow sliver of a row of C).</summary>
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunNarrow<TOps, TVec>(int kc, float* a, nint aRowStride, nint aStepStride, float* b, float* c,
         int ldc, float alpha, float beta, int rows, int cols)
         where TOps : IGemmVector<TVec> where TVec : unmanaged
@@ -156,6 +158,7 @@ internal static unsafe class GemmMicroKernel
     }
 
     /// <summary>Finishes a partial tile from its sums with the same operations as <see cref="Update"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void UpdateEdge(float* tile, int ld, float* c, int ldc, int rows, int cols, float alpha, float beta)
     {
         for (int i = 0; i < rows; i++)

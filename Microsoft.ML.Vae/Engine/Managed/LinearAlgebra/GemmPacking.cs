@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
@@ -15,6 +16,7 @@ internal static unsafe class GemmPacking
     /// is not transposed (rows of A are contiguous) and to <c>p·Rows + r</c> when it is (columns are). Slivers
     /// follow one another, kc·Rows floats apart; the last is zero-padded to full height.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(Transpose transA, float* a, int lda, int i0, int mc, int p0, int kc, float* destination)
     {
         const int rowsPerSliver = GemmMicroKernel.Rows;
@@ -61,6 +63,7 @@ internal static unsafe class GemmPacking
     /// element (p, j) goes to <c>p·width + j</c>; slivers follow one another. The last sliver is half as wide when
     /// at most half of it is left, for <see cref="GemmMicroKernel.RunNarrow"/>, and zero-padded to its width.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(Transpose transB, float* b, int ldb, int p0, int kc, int j0, int nc, int columnsPerSliver,
         float* destination)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using Microsoft.ML.Vae.Mathematics;
 
@@ -43,6 +44,7 @@ internal sealed class DiagonalGaussianMixture
     /// empty and ∇_z log p(z) = −Σ_c r_c (z − m_c)/σ_c² when <paramref name="zGradient"/> is not empty;
     /// <paramref name="scratch"/> holds at least C values.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float LogDensity(ReadOnlySpan<float> z, Span<float> responsibilities, Span<float> zGradient, Span<float> scratch)
     {
         int d = Dimensions;
