@@ -38,21 +38,27 @@ public sealed class LibTorchDeviceLoopTests
         var options = DeviceOptions(binarization, k);
         (options.GradientEstimator, options.Objective, options.ObjectiveGroups, options.AnalyticKl) = (estimator, objective, groups, analyticKl);
 
-        var progress = new ProgressRecorder();
-        using var model = new VaeTrainer(modelOptions, options).Fit(data, progress);
         var (expectedParameters, expectedMeans) = ReplayOnManagedEngine(modelOptions, options, data);
-
-        // Batch 10 of 45 rows: 5 batches per epoch, the last of 5 rows; every batch is read back (interval 1).
-        Assert.IsTrue(progress.Reports.All(p => p.TrainingLoop == "device"), progress.Reports[0].TrainingLoop);
-        Assert.AreEqual(2 * 5, progress.Reports.Count);
-        foreach (var report in progress.Reports)
-        {
-            double expected = expectedMeans[(report.Epoch - 1) * 5 + report.Batch - 1];
-            Assert.AreEqual(expected, report.Bound, 1e-4 * Math.Abs(expected), $"mean bound of epoch {report.Epoch} after batch {report.Batch}");
-        }
-        var initial = model.Layout.Initialize(new RandomSource(options.Seed, VaeTrainer.InitializationStream), options.Initialization);
+        var initial = new ParameterLayout(modelOptions, Features).Initialize(new RandomSource(options.Seed, VaeTrainer.InitializationStream), options.Initialization);
         Assert.IsTrue(expectedParameters.Zip(initial).Max(p => Math.Abs(p.First - p.Second)) > 0.02, "ten steps of 5e-3 should move the parameters");
-        LibTorchEngineTests.AssertClose(expectedParameters, model.Parameters.ToArray(), "parameters after ten steps", model.Layout, relative: 1e-3f);
+
+        // Batch 10 of 45 rows: 5 batches per epoch, the last of 5 rows. Read back after every batch (each run one step,
+        // its step count set by the host), then once per epoch: one run of five steps called with the same host
+        // arguments, the step count and the position advanced on the device, as a replayed CUDA graph needs.
+        foreach (int interval in new[] { 1, 5 })
+        {
+            options.DeviceReportInterval = interval;
+            var progress = new ProgressRecorder();
+            using var model = new VaeTrainer(modelOptions, options).Fit(data, progress);
+            Assert.IsTrue(progress.Reports.All(p => p.TrainingLoop == "device"), progress.Reports[0].TrainingLoop);
+            Assert.AreEqual(2 * 5 / interval, progress.Reports.Count, $"reports at interval {interval}");
+            foreach (var report in progress.Reports)
+            {
+                double expected = expectedMeans[(report.Epoch - 1) * 5 + report.Batch - 1];
+                Assert.AreEqual(expected, report.Bound, 1e-4 * Math.Abs(expected), $"interval {interval}: mean bound of epoch {report.Epoch} after batch {report.Batch}");
+            }
+            LibTorchEngineTests.AssertClose(expectedParameters, model.Parameters.ToArray(), $"parameters after ten steps, interval {interval}", model.Layout, relative: 1e-3f);
+        }
     }
 
     [TestMethod]
@@ -62,11 +68,7 @@ public sealed class LibTorchDeviceLoopTests
         var layout = new ParameterLayout(TestData.SmallOptions(), Features);
         var parameters = TestData.RandomParameters(layout, 83);
         var rows = Enumerable.Range(0, data.Rows).Reverse().ToArray();
-        var settings = new NativeLoopSettings
-        {
-            Rows = rows.Length, BatchSize = 4, Samples = 3, Seed = 84, DynamicBinarization = 1, ShuffleStream = 2, BinarizationStream = 3, NoiseStream = 4,
-            Objective = new NativeObjective(new ObjectiveSettings(false)), LearningRate = 1e-2f, Beta1 = 0.9f, Beta2 = 0.999f, Epsilon = 1e-4f,
-        };
+        var settings = LoopSettings(rows.Length, batchSize: 4, samples: 3, dynamicBinarization: 1);
         float[] Train(long chunkBytes)
         {
             using var backend = LibTorchEngineTests.CreateLibTorch(layout);
@@ -83,6 +85,87 @@ public sealed class LibTorchDeviceLoopTests
         }
         // Three rows of seven floats per chunk: eight uploads.
         CollectionAssert.AreEqual(Train(LibTorchBackend.UploadChunkBytes), Train(3 * Features * sizeof(float)));
+    }
+
+    [TestMethod]
+    public void HowAnEpochIsCutIntoRunsChangesNothing()
+    {
+        // 23 rows in batches of 4: five full batches and a short one of 3. The step runs with no argument that changes
+        // per batch (what a CUDA graph of it would replay): the Adam step and the position in the order are device
+        // counters that a run sets once and each step advances, so every way of cutting the epochs into runs trains alike.
+        var data = TestData.Clusters(23, Features, seed: 92);
+        var layout = new ParameterLayout(TestData.SmallOptions(), Features);
+        var parameters = TestData.RandomParameters(layout, 93);
+        var settings = LoopSettings(data.Rows, batchSize: 4, samples: 3, dynamicBinarization: 1);
+        (float[] Parameters, double BoundSum, long Rows) Train(int[] runLengths, long firstStep)
+        {
+            using var backend = LibTorchEngineTests.CreateLibTorch(layout);
+            backend.SetParameters(parameters);
+            backend.OpenDeviceLoop(settings, data.Values, Enumerable.Range(0, data.Rows).ToArray());
+            double boundSum = 0;
+            long rows = 0, step = firstStep;
+            for (int epoch = 1; epoch <= 2; epoch++)
+            {
+                backend.ShuffleDeviceLoop(epoch);
+                int first = 0;
+                foreach (int count in runLengths)
+                {
+                    var report = backend.RunDeviceLoop(first, count, step, checkLastUpdate: false);
+                    (boundSum, rows, first, step) = (boundSum + report.BoundSum, rows + report.Rows, first + count, step + count);
+                }
+            }
+            var trained = new float[layout.Count];
+            backend.GetParameters(trained);
+            return (trained, boundSum, rows);
+        }
+        var whole = Train([6], firstStep: 1);
+        Assert.AreEqual(46, whole.Rows);
+        foreach (var runs in new[] { new[] { 1, 1, 1, 1, 1, 1 }, [2, 4], [5, 1] })
+        {
+            var cut = Train(runs, firstStep: 1);
+            string name = string.Join(" + ", runs);
+            CollectionAssert.AreEqual(whole.Parameters, cut.Parameters, $"runs of {name} batches");
+            Assert.AreEqual(whole.Rows, cut.Rows, name);
+            Assert.AreEqual(whole.BoundSum, cut.BoundSum, 1e-12 * Math.Abs(whole.BoundSum), name);
+        }
+        // The step a run begins with reaches the device: it keys the noise and the binarisation and Adam's correction.
+        CollectionAssert.AreNotEqual(whole.Parameters, Train([6], firstStep: 101).Parameters, "a run from step 101");
+    }
+
+    [TestMethod]
+    public void TheLastUpdateCheckScoresTheLastBatchOfEitherShape()
+    {
+        // 23 rows in batches of 10: two full batches and a short one of 3, each shape with buffers of its own. After
+        // each run the check scores the run's last batch with the updated parameters and that batch's noise, which the
+        // managed engine recomputes from the generator's draws.
+        var data = TestData.Clusters(23, Features, seed: 94);
+        var layout = new ParameterLayout(TestData.SmallOptions(DecoderKind.Gaussian), Features);
+        const int k = 3;
+        var settings = LoopSettings(data.Rows, batchSize: 10, samples: k, dynamicBinarization: 0);
+        using var backend = LibTorchEngineTests.CreateLibTorch(layout);
+        using var managed = new ManagedBackend(layout, threads: 1);
+        backend.SetParameters(TestData.RandomParameters(layout, 95));
+        backend.OpenDeviceLoop(settings, data.Values, Enumerable.Range(0, data.Rows).ToArray());
+        var trained = new float[layout.Count];
+        // (epoch, first batch, batches, Adam step of the first): ending on a full batch, the short one, a full one again.
+        foreach (var (epoch, first, count, step) in new[] { (1, 0, 2, 1L), (1, 2, 1, 3L), (2, 0, 1, 4L), (2, 1, 2, 5L) })
+        {
+            if (first == 0) backend.ShuffleDeviceLoop(epoch);
+            var report = backend.RunDeviceLoop(first, count, step, checkLastUpdate: true);
+            int lastBatch = first + count - 1, start = lastBatch * 10, rows = Math.Min(10, data.Rows - start);
+            Assert.AreEqual(count == 1 ? rows : 10 + rows, report.Rows, $"rows of the run ending with batch {lastBatch}");
+
+            backend.GetParameters(trained);
+            managed.SetParameters(trained);
+            int[] order = new CounterRandom(settings.Seed, settings.ShuffleStream, epoch).Permutation(data.Rows);
+            var x = order.Skip(start).Take(rows).SelectMany(r => data.Values.Skip(r * Features).Take(Features)).ToArray();
+            var noise = new float[rows * k * layout.LatentSize];
+            new CounterRandom(settings.Seed, settings.NoiseStream, step + count - 1).FillNormal(noise);
+            var weights = new float[rows * k];
+            managed.LogWeights(x, rows, noise, k, weights);
+            double expected = Enumerable.Range(0, rows).Sum(r => LogSpace.LogMeanExp(weights.AsSpan(r * k, k)));
+            Assert.AreEqual(expected, report.LastBatchBoundSum, 1e-4 * Math.Abs(expected), $"epoch {epoch}, batch {lastBatch} of {rows} rows");
+        }
     }
 
     [TestMethod]
@@ -219,6 +302,13 @@ public sealed class LibTorchDeviceLoopTests
         var e = Assert.ThrowsExactly<InvalidOperationException>(() => managed.LogLikelihoodOnDevice(data));
         StringAssert.Contains(e.Message, "UseEngine(EngineKind.LibTorch)");
     }
+
+    private static NativeLoopSettings LoopSettings(int rows, int batchSize, int samples, int dynamicBinarization) => new()
+    {
+        Rows = rows, BatchSize = batchSize, Samples = samples, Seed = 96, DynamicBinarization = dynamicBinarization, ShuffleStream = 2,
+        BinarizationStream = 3, NoiseStream = 4, Objective = new NativeObjective(new ObjectiveSettings(false)), LearningRate = 1e-2f,
+        Beta1 = 0.9f, Beta2 = 0.999f, Epsilon = 1e-4f,
+    };
 
     private static VaeTrainerOptions DeviceOptions(Binarization binarization, int k) => new()
     {

@@ -2,6 +2,7 @@
 # Builds the libtorch engine's native shim into native/build (libvae_torch.so), where the C# side finds it.
 # libtorch comes from LIBTORCH=<folder>, LIBTORCH_USE_PYTORCH=1 (torch of PYTHON, default python3), or the system's
 # (Debian/Ubuntu: apt-get install libtorch-dev); see docs/libtorch.md. VAE_NATIVE_BUILD overrides the build folder.
+# Arguments go to CMake's configure step, e.g. -DVAE_CUDA_GRAPHS=OFF (native/cmake/CudaGraphs.cmake).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,6 +18,6 @@ done
 generator=()
 if command -v ninja >/dev/null && [[ ! -f "$build/CMakeCache.txt" ]]; then generator=(-G Ninja); fi
 
-cmake -S "$repo/native" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release
+cmake -S "$repo/native" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "$@"
 cmake --build "$build"
 echo "Built the libtorch engine's shim in $build, where Microsoft.ML.Vae finds it (elsewhere: set VAE_NATIVE_PATH)."

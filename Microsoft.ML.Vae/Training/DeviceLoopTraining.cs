@@ -9,7 +9,9 @@ namespace Microsoft.ML.Vae;
 /// the device once; each epoch's order, the dynamic binarisation and the noise are drawn there by
 /// <see cref="Mathematics.CounterRandom"/> (shuffle keyed by the epoch, binarisation and noise by the Adam step); the
 /// host reads back only every <see cref="VaeTrainerOptions.DeviceReportInterval"/> batches (the bound summed on the
-/// device, the parameters' sum for divergence) and after the last step.
+/// device, the parameters' sum for divergence) and after the last step. Each run of batches hands the shim only its
+/// first batch and Adam step: the native step advances both on the device, so that on CUDA builds it is replayed from
+/// a CUDA graph per batch shape (native/src/step_graph.cpp, docs/libtorch.md).
 /// </summary>
 internal sealed class DeviceLoopTraining : IDisposable
 {

@@ -1,4 +1,5 @@
-# Finds libtorch for the shim and defines the imported target vae::libtorch and VAE_TORCH_LIBRARY_DIR.
+# Finds libtorch for the shim and defines the imported target vae::libtorch, VAE_TORCH_LIBRARY_DIR, VAE_TORCH_CUDA (ON
+# for a CUDA libtorch) and VAE_TORCH_INCLUDE_DIR.
 # Where, in this order:
 #   LIBTORCH=<folder>           a libtorch folder (include/ and lib/), e.g. unzipped from pytorch.org
 #   LIBTORCH_USE_PYTORCH=1      the torch package of PYTHON (default python3), e.g. a CUDA PyTorch wheel
@@ -65,6 +66,12 @@ if(_vae_torch_cuda AND _vae_c10_cuda)
   set(_vae_cuda "yes")
 endif()
 get_filename_component(VAE_TORCH_LIBRARY_DIR "${_vae_torch}" DIRECTORY)
+set(VAE_TORCH_INCLUDE_DIR "${_vae_include}")
+if(_vae_cuda STREQUAL "yes")
+  set(VAE_TORCH_CUDA ON)
+else()
+  set(VAE_TORCH_CUDA OFF)
+endif()
 
 add_library(vae::libtorch INTERFACE IMPORTED)
 target_include_directories(vae::libtorch INTERFACE "${_vae_include}" "${_vae_include}/torch/csrc/api/include")

@@ -187,6 +187,9 @@ VAE_API int32_t vae_model_decode(vae_model* model, const float* z, int32_t rows,
  * counter the epoch (shuffle) or the Adam step (binarisation, noise), and the element index within the batch
  * (row * input_size + feature, (row * samples + k) * latent_size + d). Gaussian latents only; not the
  * score-function estimator (its baseline is a host running mean).
+ * On a CUDA device, in a shim built with CUDA graphs (VAE_CUDA_GRAPHS), each batch shape's training step is captured
+ * in a CUDA graph after a few eager steps and replayed from then on; VAE_CUDA_GRAPHS=0 in the environment (read
+ * when a loop opens) runs every step eagerly. Results do not depend on it.
  */
 typedef struct vae_loop_settings {
   int64_t rows;                 /* training rows held on the device */

@@ -179,7 +179,9 @@ VAE_API int32_t vae_model_train_step(vae_model* model, const float* x, int32_t r
     require(adam->step >= 1, "the Adam step count starts at 1 (got " + std::to_string(adam->step) + ")");
     auto settings = checked_objective(m, objective, samples);
     auto [bounds, gradient] = host_batch_gradient(m, x, rows, noise, samples, settings);
-    adam_step(m, gradient, *adam);
+    auto step = torch::full({}, adam->step, torch::TensorOptions().dtype(torch::kInt64).device(m.device));
+    adam_step(m, gradient, AdamRates{adam->learning_rate, adam->beta1, adam->beta2, adam->epsilon}, step);
+    parameters_changed(m);
     copy_out(bounds, row_bounds_out);
   });
 }

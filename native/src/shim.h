@@ -167,7 +167,17 @@ std::pair<torch::Tensor, torch::Tensor> bounds_and_gradient(vae_model& m, const 
 
 // ---- adam_optimizer.cpp
 
-void adam_step(vae_model& m, const torch::Tensor& gradient, const vae_adam& s);
+// Adam's settings but its step count, which comes as a tensor.
+struct AdamRates {
+  float learning_rate;
+  float beta1;
+  float beta2;
+  float epsilon;
+};
+
+// One update of the parameters and moments; step is an int64 tensor [] on the model's device, 1 for the first step.
+// Callers mark the parameters changed (parameters_changed) afterwards.
+void adam_step(vae_model& m, const torch::Tensor& gradient, const AdamRates& s, const torch::Tensor& step);
 
 // ---- counter_random.cpp: the counter-based generator (Mathematics/CounterRandom.cs).
 
@@ -192,19 +202,35 @@ torch::Tensor counter_permutation(const CounterKey& key, int64_t rows, const tor
 
 // ---- device_loop.cpp: training that stays on the device (Training/DeviceLoopTraining.cs).
 
-// Fixed buffers: a step reads and writes only these (views of their first rows for a short batch), so a later
-// CUDA-graph capture of the step finds its inputs at stable addresses.
+struct StepGraph;
+
+// The fixed-shape buffers of one batch shape (the full batches, or the short last batch): its step reads and writes
+// only these and the loop's tensors, so a CUDA graph captured for the shape finds them at the same addresses.
+struct StepShape {
+  int64_t rows = 0;
+  torch::Tensor offsets;        // [rows] int64: 0 .. rows - 1, the rows after the batch's position in the order
+  torch::Tensor batch;          // [rows, F]
+  torch::Tensor noise;          // [rows, K, D]
+  torch::Tensor feature_index;  // [1, rows * F] int64: element indices of the binarisation draws
+  torch::Tensor noise_index;    // [1, rows * K * D] int64: element indices of the noise draws
+  std::shared_ptr<StepGraph> graph;  // step_graph.cpp: its warm-up count and captured graph (CUDA builds)
+};
+
+// Everything a step changes from one batch to the next is a tensor on the device that the step itself advances (the
+// step count, the position in the order, the bound sum); the host sets the step count and position only when a run
+// of batches begins (vae_loop_run) and the order only when an epoch begins (vae_loop_shuffle).
 struct DeviceLoop {
   vae_loop_settings settings;
   vae_objective objective;
+  bool graphs = false;          // capture and replay the step in CUDA graphs (step_graph.cpp)
   torch::Tensor data;           // [rows, F] the training rows
-  torch::Tensor order;          // [rows] int64: the epoch's order
-  torch::Tensor batch;          // [B, F]
-  torch::Tensor noise;          // [B, K, D]
-  torch::Tensor feature_index;  // [B * F] int64: element indices of the binarisation draws
-  torch::Tensor noise_index;    // [B * K * D] int64: element indices of the noise draws
+  torch::Tensor order;          // [rows] int64: the epoch's order, rewritten in place by each shuffle
+  torch::Tensor step;           // [] int64: the Adam step of the next batch (keys its binarisation and noise)
+  torch::Tensor position;       // [] int64: the next batch's first position in order
   torch::Tensor bound_sum;      // [] float64: row bounds summed since the last report
-  int64_t last_rows = 0;        // rows of the last batch run (still in batch and noise)
+  StepShape full;               // batches of batch_size rows
+  std::unique_ptr<StepShape> short_batch;  // the epoch's last batch when batch_size does not divide the rows
+  const StepShape* last_run = nullptr;     // the shape of the last batch run (its batch and noise still hold it)
 };
 
 void open_loop(vae_model& m, const vae_loop_settings& settings);
@@ -212,6 +238,18 @@ void upload_rows(vae_model& m, int64_t first_row, const float* rows, int64_t cou
 void shuffle_rows(vae_model& m, int64_t epoch);
 vae_loop_report run_batches(vae_model& m, int64_t first_batch, int32_t batch_count, int64_t first_step,
                             bool check_last_update);
+// The graph-ready step: gathers, binarises and draws the noise of the batch at the loop's position with the loop's
+// step, trains it, adds its bounds to the bound sum and advances the step and position. Reads nothing from the host
+// that changes between batches.
+void train_step(vae_model& m, const DeviceLoop& loop, const StepShape& shape);
+
+// ---- step_graph.cpp: the training step captured once per batch shape in a CUDA graph and replayed (CUDA builds).
+
+// Whether a loop on device captures its step: a CUDA device, a shim built with VAE_CUDA_GRAPHS, and the environment
+// variable VAE_CUDA_GRAPHS not "0".
+bool step_graphs_enabled(const torch::Device& device);
+// One batch of shape's rows: train_step, run eagerly, or replayed from the shape's graph once it is captured.
+void run_step(vae_model& m, DeviceLoop& loop, StepShape& shape);
 
 // ---- device_scoring.cpp: log-likelihoods with the noise drawn on the device (VaeModel.LogLikelihood).
 

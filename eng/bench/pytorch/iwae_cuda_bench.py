@@ -7,6 +7,8 @@ Per (K, batch): the median ms of a step with a synchronisation after each (laten
 timed steps with one synchronisation at the end (throughput, what the device loop's number is), for eager and for the
 CUDA graph; then the seconds of the K=5000 log-likelihood of --eval-rows test images (eager, chunks of rows).
 --device cpu runs the eager parts on the CPU (a smoke test; CUDA graphs need a GPU).
+This library's side (IwaeBench --device-loop 1, with and without its own CUDA graphs of the step) is timed beside
+these by eng/bench/gpu/run.sh, which runs this script too and prints both in one table.
 """
 import argparse
 import json
