@@ -40,6 +40,7 @@ internal sealed class RandomSource
     }
 
     /// <summary>Uniform in [0, 1) with 24 random bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float NextFloat() => (NextUInt64() >> 40) * (1f / (1 << 24));
 
     /// <summary>
