@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Microsoft.ML.Vae.Engine.Managed;
 
 namespace Microsoft.ML.Vae.Engine;
 
@@ -39,10 +40,13 @@ internal sealed class AdamOptimizer
             Update(parameters, gradient, settings, 0, parameters.Length);
             return;
         }
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = _threads }, c =>
+        // Contiguous runs of whole chunks per worker.
+        int workers = Math.Min(_threads, chunks);
+        WorkerTeam.Run(workers, w =>
         {
-            int start = c * ChunkLength;
-            Update(parameters, gradient, settings, start, Math.Min(parameters.Length, start + ChunkLength));
+            int start = (int)((long)chunks * w / workers) * ChunkLength;
+            int end = Math.Min(parameters.Length, (int)((long)chunks * (w + 1) / workers) * ChunkLength);
+            Update(parameters, gradient, settings, start, end);
         });
     }
 

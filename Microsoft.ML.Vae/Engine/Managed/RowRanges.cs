@@ -11,7 +11,6 @@ internal static class RowRanges
     {
         int chunks = Math.Min(threads, rows);
         if (chunks <= 1) { body(0, 0, rows); return; }
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks },
-            c => body(c, (int)((long)rows * c / chunks), (int)((long)rows * (c + 1) / chunks)));
+        WorkerTeam.Run(chunks, c => body(c, (int)((long)rows * c / chunks), (int)((long)rows * (c + 1) / chunks)));
     }
 }

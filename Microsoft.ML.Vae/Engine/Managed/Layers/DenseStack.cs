@@ -140,9 +140,11 @@ internal sealed class DenseStack
         // twice, one hand-off instead of two, and a transposed product on one core runs nearer its peak). The results
         // are the same: a product's sums do not depend on its workers.
         int weightThreads = _threads / 2;
-        Parallel.Invoke(new ParallelOptions { MaxDegreeOfParallelism = 2 },
-            () => WeightGradient(layer, input, outputGradient, rows, gradient, rowWeights, weightThreads),
-            () => InputGradient(_threads - weightThreads));
+        WorkerTeam.Run(2, product =>
+        {
+            if (product == 0) WeightGradient(layer, input, outputGradient, rows, gradient, rowWeights, weightThreads);
+            else InputGradient(_threads - weightThreads);
+        });
     }
 
     private void WeightGradient(DenseLayer layer, float[] input, float[] outputGradient, int rows, float[] gradient, float[]? rowWeights,
@@ -180,7 +182,7 @@ internal sealed class DenseStack
         if (workers == 1 || rows * columns < 1 << 16) { Sum(0, columns); return; }
         // Column ranges on 16-float boundaries keep each worker's adds whole vectors.
         int width = (columns / workers + 15) & ~15;
-        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers },
+        WorkerTeam.Run(workers,
             w => Sum(Math.Min(columns, w * width), w == workers - 1 ? columns : Math.Min(columns, (w + 1) * width)));
     }
 

@@ -114,7 +114,7 @@ internal static unsafe class GemmBlocked
     {
         nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
         int extent = splitRows ? m : n;
-        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
+        WorkerTeam.Run(workers, worker =>
         {
             int start = Math.Min((int)((long)tiles * worker / workers) * tileSize, extent);
             int end = Math.Min((int)((long)tiles * (worker + 1) / workers) * tileSize, extent);
