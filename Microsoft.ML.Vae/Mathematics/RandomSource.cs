@@ -11,6 +11,7 @@ namespace Microsoft.ML.Vae.Mathematics;
 /// </summary>
 internal sealed class RandomSource
 {
+    private const float UnitScale = 1f / (1 << 24);
     private ulong _s0, _s1, _s2, _s3;
     private float[] _scratch = [];
 
@@ -29,19 +30,23 @@ internal sealed class RandomSource
         return z ^ (z >> 31);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the binarisation and noise loops call it per pair of values
-    public ulong NextUInt64()
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the noise loop calls it per pair of values
+    public ulong NextUInt64() => Next(ref _s0, ref _s1, ref _s2, ref _s3);
+
+    /// <summary>One xoshiro256** step over a state held wherever the caller keeps it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Next(ref ulong s0, ref ulong s1, ref ulong s2, ref ulong s3)
     {
-        ulong result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
-        ulong t = _s1 << 17;
-        _s2 ^= _s0; _s3 ^= _s1; _s1 ^= _s2; _s0 ^= _s3; _s2 ^= t;
-        _s3 = BitOperations.RotateLeft(_s3, 45);
+        ulong result = BitOperations.RotateLeft(s1 * 5, 7) * 9;
+        ulong t = s1 << 17;
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t;
+        s3 = BitOperations.RotateLeft(s3, 45);
         return result;
     }
 
     /// <summary>Uniform in [0, 1) with 24 random bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float NextFloat() => (NextUInt64() >> 40) * (1f / (1 << 24));
+    public float NextFloat() => (NextUInt64() >> 40) * UnitScale;
 
     /// <summary>
     /// target[i] = 1 with probability p[i], else 0 (dynamic binarisation). Each 64-bit draw gives two 24-bit uniforms,
@@ -51,16 +56,20 @@ internal sealed class RandomSource
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void FillBernoulli(ReadOnlySpan<float> probabilities, Span<float> target)
     {
-        const float scale = 1f / (1 << 24);
         int n = probabilities.Length, i = 0;
         if (target.Length != n) throw new ArgumentException($"{target.Length} targets for {n} probabilities.", nameof(target));
         if (target.Overlaps(probabilities)) throw new ArgumentException("The targets hold the uniforms first, so they must not overlap the probabilities.", nameof(target));
+        // The generator's state in locals for the loop: as fields, every draw would go through memory, since the
+        // stores to target might alias them.
+        ulong s0 = _s0, s1 = _s1, s2 = _s2, s3 = _s3;
+        ref float uniforms = ref MemoryMarshal.GetReference(target);
         for (; i + 1 < n; i += 2)
         {
-            ulong bits = NextUInt64();
-            target[i] = (bits >> 40) * scale;
-            target[i + 1] = ((bits >> 8) & 0xFFFFFF) * scale;
+            ulong bits = Next(ref s0, ref s1, ref s2, ref s3);
+            Unsafe.Add(ref uniforms, i) = (int)(bits >> 40) * UnitScale;
+            Unsafe.Add(ref uniforms, i + 1) = (int)((bits >> 8) & 0xFFFFFF) * UnitScale;
         }
+        (_s0, _s1, _s2, _s3) = (s0, s1, s2, s3);
         if (i < n) target[i] = NextFloat();
         int j = 0;
         if (Vector256.IsHardwareAccelerated)
@@ -97,11 +106,13 @@ internal sealed class RandomSource
         if (_scratch.Length < 2 * padded) _scratch = new float[2 * padded];
         var radius = _scratch.AsSpan(0, padded);
         var angle = _scratch.AsSpan(padded, padded);
+        ulong s0 = _s0, s1 = _s1, s2 = _s2, s3 = _s3;  // in locals, as in FillBernoulli
         for (int i = 0; i < half; i++)
         {
-            radius[i] = 1f - NextFloat(); // (0, 1]: log stays finite
-            angle[i] = 2f * NextFloat();
+            radius[i] = 1f - (int)(Next(ref s0, ref s1, ref s2, ref s3) >> 40) * UnitScale; // (0, 1]: log stays finite
+            angle[i] = 2f * ((int)(Next(ref s0, ref s1, ref s2, ref s3) >> 40) * UnitScale);
         }
+        (_s0, _s1, _s2, _s3) = (s0, s1, s2, s3);
         radius[half..].Fill(1f);
         angle[half..].Clear();
         var cos = values[..half];
