@@ -24,7 +24,7 @@ internal sealed class DenseStack
     private readonly float[][] _headOutputs;
     private readonly float[][] _headGradients;
     private float[] _gradientA = [], _gradientB = [];
-    private float[] _scaledGradient = [];
+    private float[] _scaledInput = [];
     private float[] _input = [];
     private int _rows;
 
@@ -147,23 +147,39 @@ internal sealed class DenseStack
         });
     }
 
+    /// <summary>
+    /// Adds ∂loss/∂W = Xᵀ·diag(w)·∂loss/∂y and ∂loss/∂b = Σ_r w_r ∂loss/∂y_r to the gradient (w = 1 without row weights).
+    /// With row weights both come from one product, (diag(w)·[X | 1])ᵀ·∂loss/∂y: the bias follows the weights in the
+    /// parameter vector (<see cref="ParameterLayout"/>), and scaling the inputs' rows (inputs + 1 values) costs less
+    /// than scaling the output gradient's (a 784-pixel decoder output against 201) and the separate column sums.
+    /// </summary>
     private void WeightGradient(DenseLayer layer, float[] input, float[] outputGradient, int rows, float[] gradient, float[]? rowWeights,
         int threads)
     {
-        int n = layer.Outputs;
-        if (rowWeights is not null)
+        int n = layer.Outputs, inputs = layer.Inputs;
+        if (rowWeights is null)
         {
-            Buffers.Ensure(ref _scaledGradient, rows * n);
-            float[] scaled = _scaledGradient, source = outputGradient;
-            RowRanges.For(threads, rows, (_, start, end) =>
-            {
-                for (int r = start; r < end; r++) TensorPrimitives.Multiply(source.AsSpan(r * n, n), rowWeights[r], scaled.AsSpan(r * n, n));
-            });
-            outputGradient = scaled;
+            Gemm.Multiply(Transpose.Yes, Transpose.No, inputs, n, rows, 1f,
+                input, inputs, outputGradient, n, 1f, gradient.AsSpan(layer.Weight.Offset, layer.Weight.Length), n, threads);
+            AddColumnSums(outputGradient, rows, n, gradient, layer.Bias.Offset, threads);
+            return;
         }
-        Gemm.Multiply(Transpose.Yes, Transpose.No, layer.Inputs, n, rows, 1f,
-            input, layer.Inputs, outputGradient, n, 1f, gradient.AsSpan(layer.Weight.Offset, layer.Weight.Length), n, threads);
-        AddColumnSums(outputGradient, rows, n, gradient, layer.Bias.Offset, threads);
+
+        if (layer.Bias.Offset != layer.Weight.Offset + layer.Weight.Length || layer.Bias.Length != n)
+            throw new InvalidOperationException($"The bias of {layer.Bias.Name} must follow its weights in the parameter vector.");
+        int width = inputs + 1;
+        Buffers.Ensure(ref _scaledInput, rows * width);
+        float[] scaled = _scaledInput;
+        RowRanges.For(threads, rows, (_, start, end) =>
+        {
+            for (int r = start; r < end; r++)
+            {
+                TensorPrimitives.Multiply(input.AsSpan(r * inputs, inputs), rowWeights[r], scaled.AsSpan(r * width, inputs));
+                scaled[r * width + inputs] = rowWeights[r];
+            }
+        });
+        Gemm.Multiply(Transpose.Yes, Transpose.No, width, n, rows, 1f,
+            scaled, width, outputGradient, n, 1f, gradient.AsSpan(layer.Weight.Offset, width * n), n, threads);
     }
 
     /// <summary>
