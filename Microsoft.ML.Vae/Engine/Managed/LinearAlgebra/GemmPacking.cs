@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 
@@ -94,15 +95,33 @@ internal static unsafe class GemmPacking
             return;
         }
 
-        // op(B)[p, j] = b[j·ldb + p]: read each row of b contiguously and write it down a sliver column.
-        for (int j = 0; j < nc; j++)
+        // op(B)[p, j] = b[j·ldb + p]: rows of b become sliver columns. In slivers at least eight wide, eight rows by
+        // eight steps at a time go through an in-register transpose; one float at a time, the writes (a cache line
+        // each) made the packing of the input gradient's Wᵀ cost more than its product at K = 1.
+        int blockedSteps = kc / 8 * 8;
+        for (int s = 0; s * columnsPerSliver < nc; s++)
         {
-            int s = j / columnsPerSliver;
             int width = s < fullSlivers ? columnsPerSliver : lastWidth;
-            float* target = destination + s * sliverSize + (j - s * columnsPerSliver);
-            float* source = b + (nint)(j0 + j) * ldb + p0;
-            for (int p = 0; p < kc; p++)
-                target[p * width] = source[p];
+            int columns = Math.Min(columnsPerSliver, nc - s * columnsPerSliver);
+            int blockedColumns = Avx.IsSupported && width % 8 == 0 ? columns / 8 * 8 : 0;
+            float* sliver = destination + s * sliverSize;
+            float* rows = b + (nint)(j0 + s * columnsPerSliver) * ldb + p0;
+            for (int c = 0; c < blockedColumns; c += 8)
+            {
+                for (int p = 0; p < blockedSteps; p += 8)
+                    Transpose8x8(rows + (nint)c * ldb + p, ldb, sliver + (nint)p * width + c, width);
+                for (int p = blockedSteps; p < kc; p++)
+                {
+                    for (int r = c; r < c + 8; r++)
+                        sliver[p * width + r] = rows[(nint)r * ldb + p];
+                }
+            }
+
+            for (int c = blockedColumns; c < columns; c++)
+            {
+                for (int p = 0; p < kc; p++)
+                    sliver[p * width + c] = rows[(nint)c * ldb + p];
+            }
         }
 
         for (int j = lastCols; j < lastWidth; j++)
@@ -110,6 +129,48 @@ internal static unsafe class GemmPacking
             for (int p = 0; p < kc; p++)
                 last[p * lastWidth + j] = 0;
         }
+    }
+
+    /// <summary>
+    /// target[p·targetStride + c] = source[c·sourceStride + p] for an 8 × 8 block: eight rows loaded, transposed with
+    /// unpacks, shuffles and lane swaps, stored as eight rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* source, int sourceStride, float* target, int targetStride)
+    {
+        var r0 = Avx.LoadVector256(source);
+        var r1 = Avx.LoadVector256(source + sourceStride);
+        var r2 = Avx.LoadVector256(source + 2 * (nint)sourceStride);
+        var r3 = Avx.LoadVector256(source + 3 * (nint)sourceStride);
+        var r4 = Avx.LoadVector256(source + 4 * (nint)sourceStride);
+        var r5 = Avx.LoadVector256(source + 5 * (nint)sourceStride);
+        var r6 = Avx.LoadVector256(source + 6 * (nint)sourceStride);
+        var r7 = Avx.LoadVector256(source + 7 * (nint)sourceStride);
+        // Pairs of rows interleaved, then quadruples, then the 128-bit halves exchanged.
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(target, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(target + targetStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(target + 2 * (nint)targetStride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(target + 3 * (nint)targetStride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(target + 4 * (nint)targetStride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(target + 5 * (nint)targetStride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(target + 6 * (nint)targetStride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(target + 7 * (nint)targetStride, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>Floats <see cref="PackA"/> writes for an mc × kc block.</summary>
