@@ -31,7 +31,11 @@ internal sealed class AdamOptimizer
         Array.Clear(_secondMoment);
     }
 
-    /// <summary>One step; <see cref="AdamSettings.Step"/> is 1 for the first step.</summary>
+    /// <summary>
+    /// One step; <see cref="AdamSettings.Step"/> is 1 for the first step. Leaves <paramref name="gradient"/> zero, ready
+    /// for the next accumulation: the zeros go out with the lines the step has just read, in parallel, where a separate
+    /// clear is a serial pass over the whole vector.
+    /// </summary>
     public void Step(float[] parameters, float[] gradient, AdamSettings settings)
     {
         int chunks = (parameters.Length + ChunkLength - 1) / ChunkLength;
@@ -50,7 +54,7 @@ internal sealed class AdamOptimizer
         });
     }
 
-    /// <summary>m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; θ −= lr·m̂ / (√v̂ + ε) on [start, end).</summary>
+    /// <summary>m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; θ −= lr·m̂ / (√v̂ + ε); g = 0 on [start, end).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Update(float[] parameters, float[] gradient, in AdamSettings s, int start, int end)
     {
@@ -68,6 +72,7 @@ internal sealed class AdamOptimizer
             {
                 nuint at = (nuint)i;
                 var gv = Vector512.LoadUnsafe(ref g, at);
+                Vector512<float>.Zero.StoreUnsafe(ref g, at);
                 var mv = Vector512.LoadUnsafe(ref m, at) * b1 + gv * c1;
                 var vv = Vector512.LoadUnsafe(ref v, at) * b2 + gv * gv * c2;
                 mv.StoreUnsafe(ref m, at);
@@ -79,6 +84,7 @@ internal sealed class AdamOptimizer
         for (; i < end; i++)
         {
             float gi = gradient[i];
+            gradient[i] = 0;
             float mi = _firstMoment[i] = _firstMoment[i] * b1 + gi * c1;
             float vi = _secondMoment[i] = _secondMoment[i] * b2 + gi * gi * c2;
             parameters[i] += mi / (MathF.Sqrt(vi * secondCorrection) + s.Epsilon) * stepSize;

@@ -16,6 +16,7 @@ internal sealed class ManagedBackend : IVaeBackend
 {
     private readonly float[] _parameters;
     private readonly float[] _gradient;
+    private bool _gradientIsZero = true;  // Adam leaves it so, which spares the next step a serial 1.7 MB clear
     private readonly AdamOptimizer _adam;
     private readonly int _threads;
     private readonly GaussianPrior _prior;
@@ -69,6 +70,7 @@ internal sealed class ManagedBackend : IVaeBackend
     {
         ComputeGradient(x, rows, noise, sampleCount, objective, rowBounds);
         _adam.Step(_parameters, _gradient, adam);
+        _gradientIsZero = true;
         ParametersChanged();
     }
 
@@ -119,7 +121,9 @@ internal sealed class ManagedBackend : IVaeBackend
     {
         CheckObjective(objective, sampleCount);
         var pass = Rent();
-        try { pass.Gradient(x, rows, noise, sampleCount, objective, _likelihood, rowBounds, _gradient); }
+        bool gradientIsZero = _gradientIsZero;
+        _gradientIsZero = false;
+        try { pass.Gradient(x, rows, noise, sampleCount, objective, _likelihood, rowBounds, _gradient, gradientIsZero); }
         finally { _passes.Add(pass); }
     }
 

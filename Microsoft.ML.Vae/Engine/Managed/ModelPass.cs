@@ -55,15 +55,19 @@ internal sealed class ModelPass
         likelihood.Mean(_decoder.Output(0).AsSpan(0, rows * _layout.InputSize), output);
     }
 
-    /// <summary>The per-row bounds and the gradient of the loss −(1/rows)·Σ bound into <paramref name="gradient"/>.</summary>
+    /// <summary>
+    /// The per-row bounds and the gradient of the loss −(1/rows)·Σ bound into <paramref name="gradient"/>, which the
+    /// components accumulate into: it is cleared first unless <paramref name="gradientIsZero"/> says it already is.
+    /// </summary>
     public void Gradient(ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> noise, int sampleCount, in ObjectiveSettings objective,
-        ObservationLikelihood likelihood, Span<float> rowBounds, float[] gradient)
+        ObservationLikelihood likelihood, Span<float> rowBounds, float[] gradient, bool gradientIsZero)
     {
         var sampling = _layout.Latent != LatentKind.Categorical || objective.Estimator == GradientEstimator.ScoreFunction ? LatentSampling.Hard
             : objective.StraightThrough ? LatentSampling.StraightThrough : LatentSampling.Relaxed;
         float gradientScale = 1f / rows;
         Forward(x, rows, noise, sampleCount, likelihood, needGradient: true, sampling, objective.Temperature);
         _weights.Compute(rows, sampleCount, objective, _reconstruction.LogLikelihoods, _latents, rowBounds, gradientScale);
+        if (!gradientIsZero) Array.Clear(gradient);
         Backward(rows * sampleCount, objective, gradientScale, likelihood, gradient);
     }
 
@@ -89,7 +93,6 @@ internal sealed class ModelPass
 
     private void Backward(int sampleRows, in ObjectiveSettings objective, float gradientScale, ObservationLikelihood likelihood, float[] gradient)
     {
-        Array.Clear(gradient);
         if (_layout.DecoderLogVariance is { } logVariance)
             _reconstruction.AccumulateLogVarianceGradient(likelihood, _weights.Model, sampleRows, gradient.AsSpan(logVariance.Offset, logVariance.Length));
 
