@@ -4,8 +4,9 @@ using System.Runtime.ExceptionServices;
 namespace Microsoft.ML.Vae.Engine.Managed;
 
 /// <summary>
-/// The engine's fork-join: <see cref="Run"/> calls body(0) on the calling thread and body(1..workers−1) on dedicated
-/// threads that keep spinning for a while after their last share, so the next hand-off takes about a microsecond.
+/// The engine's fork-join: <see cref="Run"/> calls body(0..workers−1), share 0 on the calling thread and the others on
+/// dedicated threads (at most one per core, each taking every n-th share) that keep spinning for a while after their
+/// last share, so the next hand-off takes about a microsecond.
 /// Through the thread pool (<c>Parallel.For</c>) a hand-off of two shares cost 10–45 µs on the 2-core build machine
 /// (the pool's worker has gone to sleep), and a training step at K = 1 makes about 40 of them. The work a body does
 /// depends only on its index, so results do not depend on which thread runs it. One team serves the process: a call
@@ -20,6 +21,7 @@ internal static class WorkerTeam
     private static Worker[] s_workers = [];
     private static int s_busy;
     private static Action<int>? s_body;
+    private static int s_shares, s_participants;
     private static int s_pending;
     private static Exception? s_failure;
 
@@ -39,14 +41,19 @@ internal static class WorkerTeam
 
         try
         {
-            Worker[] team = Grow(workers - 1);
+            // No more threads than cores: a spinning thread without a core of its own only delays the others. Each
+            // participant takes every participants-th share.
+            int participants = Math.Min(workers, Environment.ProcessorCount);
+            Worker[] team = Grow(participants - 1);
             s_body = body;
+            s_shares = workers;
+            s_participants = participants;
             s_failure = null;
-            Volatile.Write(ref s_pending, workers - 1);
-            for (int i = 1; i < workers; i++) team[i - 1].Start(i);
+            Volatile.Write(ref s_pending, participants - 1);
+            for (int i = 1; i < participants; i++) team[i - 1].Start(i);
             try
             {
-                body(0);
+                RunShares(0);
             }
             finally
             {
@@ -61,6 +68,11 @@ internal static class WorkerTeam
         {
             Volatile.Write(ref s_busy, 0);
         }
+    }
+
+    private static void RunShares(int participant)
+    {
+        for (int share = participant; share < s_shares; share += s_participants) s_body!(share);
     }
 
     private static Worker[] Grow(int count)
@@ -107,7 +119,7 @@ internal static class WorkerTeam
                 int index = WaitForShare();
                 try
                 {
-                    s_body!(index);
+                    RunShares(index);
                 }
                 catch (Exception e)
                 {
