@@ -86,7 +86,7 @@ public sealed class VaeTrainerOptions
     /// <summary>Seed of initialisation, shuffling, binarisation and noise. The same seed and thread count give identical weights.</summary>
     public int Seed { get; set; }
 
-    /// <summary>Worker threads of the managed engine; 0 uses every core. Default 0.</summary>
+    /// <summary>Worker threads of the managed engine; 0 uses every core, and more than the cores run as many as the cores. Default 0.</summary>
     public int Threads { get; set; }
 
     /// <summary>Fraction of rows held out to validate after each epoch (0 disables validation and early stopping).</summary>
