@@ -27,14 +27,14 @@ internal static unsafe class GemmBlocked
     private const int Nc = 2048;
 
     /// <summary>
-    /// Multiply-adds each worker must get before a call uses another. Handing a share to a second thread cost 10–15 µs
-    /// on the 2-core Zen 4 build machine (GemmBench --scaling, 2026-11-26: 32³ took 11.4 µs on two workers, 1.0 µs on
-    /// one), and 2²⁰ multiply-adds take ~20 µs on one core at 100 GFLOP/s, so a second worker comes only where it
-    /// saves more than that (from 2 M multiply-adds, ≥ 40 µs). Per worker, not per machine: 16 cores put 16 workers
-    /// only on products of 16 M and more, and a small product stays on one thread however many cores there are
+    /// Multiply-adds each worker must get before a call uses another. Through <see cref="WorkerTeam"/> two workers beat
+    /// one from about 100 K multiply-adds on the 2-core Zen 4 build machine (GemmBench --scaling, 2026-11-26 20:20 UTC,
+    /// idle: 48³ 0.87×, 64³ 1.14×, 80³ 1.37×, [100x50]·[50x200] 1.27×); with the thread pool's hand-off of 10–15 µs
+    /// the break-even had been near 2 M. 2¹⁸ gives a product a second worker from 512 K multiply-adds, where the gain is
+    /// over 1.3×. Per worker, not per machine: 16 cores put 16 workers only on products of 4 M and more
     /// (docs/benchmarks-gemm.md, "Workers per operation").
     /// </summary>
-    internal const long MinWorkPerWorker = 1L << 20;
+    internal const long MinWorkPerWorker = 1L << 18;
 
     /// <summary>The widest SIMD width this machine accelerates (AVX-512, AVX2 or NEON/SSE), scalar otherwise.</summary>
     public static GemmVectorWidth WidestAccelerated { get; } =
