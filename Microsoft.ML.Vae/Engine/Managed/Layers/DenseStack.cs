@@ -12,9 +12,6 @@ namespace Microsoft.ML.Vae.Engine.Managed.Layers;
 /// </summary>
 internal sealed class DenseStack
 {
-    // Activation derivatives run in blocks of this many values, the unit the workers share out.
-    private const int ActivationBlock = 4096;
-
     private readonly IReadOnlyList<DenseLayer> _hidden;
     private readonly DenseLayer[] _heads;
     private readonly Activation _activation;
@@ -202,21 +199,16 @@ internal sealed class DenseStack
             w => Sum(Math.Min(columns, w * width), w == workers - 1 ? columns : Math.Min(columns, (w + 1) * width)));
     }
 
-    /// <summary>gradient ⊙= act'(·), from the layer's stored outputs.</summary>
+    /// <summary>
+    /// gradient ⊙= act'(·), from the layer's stored outputs, one contiguous range per worker (an element's factor does
+    /// not depend on where a range starts).
+    /// </summary>
     private void ActivationBackward(float[] outputs, float[] gradient, int count)
     {
         if (_activation == Activation.Identity) return;
         var activation = _activation;
-        int blocks = (count + ActivationBlock - 1) / ActivationBlock;
-        RowRanges.For(_threads, blocks, (worker, start, end) =>
-        {
-            int from = start * ActivationBlock, to = Math.Min(count, end * ActivationBlock);
-            for (int i = from; i < to; i += ActivationBlock)
-            {
-                int length = Math.Min(ActivationBlock, to - i);
-                Activations.MultiplyByDerivative(activation, outputs.AsSpan(i, length), gradient.AsSpan(i, length));
-            }
-        });
+        RowRanges.For(_threads, count, (_, start, end) =>
+            Activations.MultiplyByDerivative(activation, outputs.AsSpan(start, end - start), gradient.AsSpan(start, end - start)));
     }
 
     private ReadOnlySpan<float> Weights(ParameterTensor tensor) => _parameters.AsSpan(tensor.Offset, tensor.Length);
