@@ -22,6 +22,7 @@ internal static class FashionMnistCommand
         var trainSize = new Option<int>("--train-size", () => 60000, "Training images to use (at most what the data holds).");
         var evalSize = new Option<int>("--eval-size", () => 1000, "Test images whose log-likelihood is estimated.");
         var evalK = new Option<int>("--eval-k", () => 5000, "Importance samples per test image for the log-likelihood estimate.");
+        var evalPrecision = new Option<string>("--eval-precision", () => "float32", CommandChoices.PrecisionHelp);
         var binarize = new Option<string>("--binarize", () => "dynamic", "Binarisation of the grey values: dynamic, threshold or none.");
         var lr = new Option<float>("--lr", () => 1e-3f, "Adam learning rate.");
         var seed = new Option<int>("--seed", () => 0, "Random seed.");
@@ -40,7 +41,7 @@ internal static class FashionMnistCommand
 
         var root = new RootCommand("Trains a VAE/IWAE on Fashion-MNIST with Microsoft.ML.Vae and estimates the test log-likelihood.")
         {
-            data, k, epochs, batch, hidden, latent, trainSize, evalSize, evalK, binarize, lr, seed, threads, engine, device, trainOnDevice,
+            data, k, epochs, batch, hidden, latent, trainSize, evalSize, evalK, evalPrecision, binarize, lr, seed, threads, engine, device, trainOnDevice,
             estimator, objective, prior, activation, validation, output, json,
         };
         root.SetHandler((InvocationContext context) =>
@@ -50,9 +51,9 @@ internal static class FashionMnistCommand
             {
                 var settings = new RunSettings(
                     Get(data), Get(k), Get(epochs), Get(batch), ParseWidths(Get(hidden)), Get(latent), Get(trainSize), Get(evalSize),
-                    Get(evalK), ParseBinarization(Get(binarize)), Get(lr), Get(seed), Get(threads), ParseEngine(Get(engine)), Get(device), Get(trainOnDevice),
-                    ParseChoice("--estimator", Get(estimator), EstimatorNames), ParseChoice("--objective", Get(objective), ObjectiveNames),
-                    ParseChoice("--prior", Get(prior), PriorNames), ParseChoice("--activation", Get(activation), ActivationNames), Get(validation),
+                    Get(evalK), CommandChoices.Parse("--eval-precision", Get(evalPrecision), CommandChoices.PrecisionNames), ParseBinarization(Get(binarize)), Get(lr), Get(seed), Get(threads), ParseEngine(Get(engine)), Get(device), Get(trainOnDevice),
+                    CommandChoices.Parse("--estimator", Get(estimator), EstimatorNames), CommandChoices.Parse("--objective", Get(objective), ObjectiveNames),
+                    CommandChoices.Parse("--prior", Get(prior), PriorNames), CommandChoices.Parse("--activation", Get(activation), ActivationNames), Get(validation),
                     Get(output), Get(json));
                 return Run(settings, context.GetCancellationToken());
             });
@@ -72,7 +73,7 @@ internal static class FashionMnistCommand
     };
 
     private sealed record RunSettings(string? Data, int K, int Epochs, int Batch, int[] Hidden, int Latent, int TrainSize, int EvalSize,
-        int EvalK, Binarization Binarization, float LearningRate, int Seed, int Threads, EngineKind Engine, string? Device, bool TrainOnDevice,
+        int EvalK, ScoringPrecision EvalPrecision, Binarization Binarization, float LearningRate, int Seed, int Threads, EngineKind Engine, string? Device, bool TrainOnDevice,
         GradientEstimator Estimator, TrainingObjective Objective, PriorKind Prior, Activation Activation, double Validation, string? Output, string? Json);
 
     private static readonly Dictionary<string, GradientEstimator> EstimatorNames = new()
@@ -92,10 +93,6 @@ internal static class FashionMnistCommand
     {
         ["tanh"] = Activation.Tanh, ["relu"] = Activation.Relu, ["softplus"] = Activation.Softplus, ["identity"] = Activation.Identity,
     };
-
-    private static T ParseChoice<T>(string option, string text, Dictionary<string, T> names) =>
-        names.TryGetValue(text.ToLowerInvariant(), out var value) ? value
-            : throw new ArgumentException($"{option} must be one of {string.Join(", ", names.Keys)} (got '{text}').");
 
     private static int Run(RunSettings s, CancellationToken cancellationToken)
     {
@@ -157,11 +154,13 @@ internal static class FashionMnistCommand
             ProgressBars().Start(ctx =>
             {
                 var task = ctx.AddTask($"log p(x), K={s.EvalK}", maxValue: test.Rows);
-                scores = model.LogLikelihood(test, s.EvalK, s.Seed, new SynchronousProgress<int>(done => task.Value = done), cancellationToken);
+                using var int16 = s.EvalPrecision == ScoringPrecision.Float32 ? null : model.UseScoringPrecision(s.EvalPrecision);
+                scores = (int16 ?? model).LogLikelihood(test, s.EvalK, s.Seed, new SynchronousProgress<int>(done => task.Value = done), cancellationToken);
             });
             evalSeconds = clock.Elapsed.TotalSeconds;
             logLikelihood = scores.Average(v => (double)v);
-            AnsiConsole.MarkupLineInterpolated($"Test log-likelihood (IWAE, K={s.EvalK}, {test.Rows} images): {logLikelihood:F2} nats, in {evalSeconds:F1} s.");
+            string precision = s.EvalPrecision == ScoringPrecision.Float32 ? "" : $", {s.EvalPrecision}";
+            AnsiConsole.MarkupLineInterpolated($"Test log-likelihood (IWAE, K={s.EvalK}{precision}, {test.Rows} images): {logLikelihood:F2} nats, in {evalSeconds:F1} s.");
         }
 
         if (s.Output is not null)
@@ -199,6 +198,7 @@ internal static class FashionMnistCommand
             writer.WriteNumber("eval_rows", dataset.Test.Images.Rows);
             writer.WriteNumber("k", s.K);
             writer.WriteNumber("eval_k", s.EvalK);
+            writer.WriteString("eval_precision", s.EvalPrecision.ToString().ToLowerInvariant());
             writer.WriteNumber("epochs", model.History.Count);
             writer.WriteNumber("batch", Math.Min(s.Batch, dataset.Train.Images.Rows));
             writer.WriteString("hidden", string.Join(",", s.Hidden));

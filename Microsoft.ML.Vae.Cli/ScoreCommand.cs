@@ -19,19 +19,21 @@ internal static class ScoreCommand
         var seed = new Option<int>("--seed", () => 0, "Seed of the importance samples.");
         var sharedNoise = new Option<bool>("--shared-noise",
             "Every row uses the same K noise draws, so a row's score does not depend on the other rows; equals `vae export` at the same --eval-k and --seed.");
+        var precision = new Option<string>("--precision", () => "float32", CommandChoices.PrecisionHelp);
         var output = new Option<string>("--out", "CSV to write: row (the input's line or image number, from 1), log_likelihood, z0..z{latent-1}.") { IsRequired = true };
-        var command = new Command("score", "Scores rows with a saved model: IWAE log-likelihood and posterior-mean embedding per row.") { model, input, evalK, seed, sharedNoise, output };
+        var command = new Command("score", "Scores rows with a saved model: IWAE log-likelihood and posterior-mean embedding per row.") { model, input, evalK, seed, sharedNoise, precision, output };
         command.SetHandler((InvocationContext context) =>
         {
             T Get<T>(Option<T> option) => context.ParseResult.GetValueForOption(option)!;
-            CommandErrors.Run(context, OptionNames, () => Run(Get(model), Get(input), Get(evalK), Get(seed), Get(sharedNoise), Get(output)));
+            CommandErrors.Run(context, OptionNames, () => Run(Get(model), Get(input), Get(evalK), Get(seed), Get(sharedNoise),
+                CommandChoices.Parse("--precision", Get(precision), CommandChoices.PrecisionNames), Get(output)));
         });
         return command;
     }
 
     private static readonly Dictionary<string, string> OptionNames = new() { ["sampleCount"] = "--eval-k" };
 
-    private static int Run(string modelPath, string inputPath, int evalK, int seed, bool sharedNoise, string outputPath)
+    private static int Run(string modelPath, string inputPath, int evalK, int seed, bool sharedNoise, ScoringPrecision precision, string outputPath)
     {
         if (evalK < 1) throw new ArgumentException($"--eval-k must be at least 1 (got {evalK}).");
         CommandPaths.CheckInput(modelPath, "--model");
@@ -40,12 +42,13 @@ internal static class ScoreCommand
         CommandPaths.CheckDistinct(outputPath, "--out", modelPath, "--model");
         CommandPaths.CheckDistinct(outputPath, "--out", inputPath, "--input");
         using var model = VaeModel.Load(modelPath);
+        using var int16 = precision == ScoringPrecision.Float32 ? null : model.UseScoringPrecision(precision);
         var (rows, rowNumbers) = inputPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? ReadCsv(inputPath, model.InputSize) : ReadImages(inputPath, model.InputSize);
         string unit = inputPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? "line" : "image";
         InputValidation.CheckBatch(rows.Values, rows.Rows, rows.Columns, model.Options.Decoder, "--input",
             position: (r, c) => $"{inputPath}: {unit} {rowNumbers[r]}, column {c + 1}");
         var logLikelihood = new float[rows.Rows];
-        model.LogLikelihood(rows.Values, rows.Rows, logLikelihood, evalK, seed, sharedNoise: sharedNoise);
+        (int16 ?? model).LogLikelihood(rows.Values, rows.Rows, logLikelihood, evalK, seed, sharedNoise: sharedNoise);
         var embedding = model.Embed(rows);
         var text = new StringBuilder();
         text.Append("row,log_likelihood");
@@ -59,7 +62,7 @@ internal static class ScoreCommand
         }
         var bytes = Encoding.UTF8.GetBytes(text.ToString());
         AtomicFile.Write(outputPath, "scores", file => file.Write(bytes));
-        AnsiConsole.MarkupLineInterpolated($"Scored {rows.Rows} rows (K={evalK}{(sharedNoise ? ", shared noise" : "")}) into {outputPath}.");
+        AnsiConsole.MarkupLineInterpolated($"Scored {rows.Rows} rows (K={evalK}{(sharedNoise ? ", shared noise" : "")}{(precision == ScoringPrecision.Float32 ? "" : $", {precision}")}) into {outputPath}.");
         return 0;
     }
 

@@ -64,6 +64,7 @@ public sealed class CommandLineErrorTests
         CollectionAssert.AreEqual(model, File.ReadAllBytes(_model), "the model was overwritten");
         AssertUserError(VaeProcess.Run("score", "--model", _images, "--input", _images, "--out", InFolder("s.csv")), "not a Microsoft.ML.Vae model file");
         AssertUserError(VaeProcess.Run("score", "--model", _model, "--input", _images, "--eval-k", "0", "--out", InFolder("s.csv")), "--eval-k");
+        AssertUserError(VaeProcess.Run("score", "--model", _model, "--input", _images, "--precision", "int8", "--out", InFolder("s.csv")), "--precision");
     }
 
     [TestMethod]

@@ -45,6 +45,18 @@ public sealed class CommandLineTests
                 for (int d = 0; d < loaded.LatentSize; d++)
                     Assert.AreEqual(embedding.Row(r)[d], float.Parse(cells[2 + d], CultureInfo.InvariantCulture), $"row {r} z{d}");
             }
+
+            if (Engine.Managed.LinearAlgebra.Int16Gemm.Width != Engine.Managed.LinearAlgebra.GemmVectorWidth.Scalar)
+            {
+                (code, output) = Run("score", "--model", model, "--input", images, "--eval-k", "64", "--seed", "3", "--precision", "int16", "--out", scores);
+                Assert.AreEqual(0, code, output);
+                StringAssert.Contains(output, "Int16");
+                using var int16 = loaded.UseScoringPrecision(ScoringPrecision.Int16);
+                var expectedInt16 = int16.LogLikelihood(rows, 64, seed: 3);
+                lines = File.ReadAllLines(scores);
+                for (int r = 0; r < rows.Rows; r++)
+                    Assert.AreEqual(expectedInt16[r], float.Parse(lines[r + 1].Split(',')[1], CultureInfo.InvariantCulture), $"row {r} int16 log-likelihood");
+            }
         }
         finally { Directory.Delete(folder, recursive: true); }
     }

@@ -7,10 +7,14 @@ namespace Microsoft.ML.Vae.Engine;
 /// <summary>Creates the engine the options ask for.</summary>
 internal static class BackendFactory
 {
-    public static IVaeBackend Create(ParameterLayout layout, EngineKind engine, int threads, string? device = null, bool fallbackToCpu = true) =>
+    public static IVaeBackend Create(ParameterLayout layout, EngineKind engine, int threads, string? device = null, bool fallbackToCpu = true,
+        ScoringPrecision scoringPrecision = ScoringPrecision.Float32) =>
         engine switch
         {
-            EngineKind.Managed => new ManagedBackend(layout, ManagedThreads(threads)),
+            EngineKind.Managed => new ManagedBackend(layout, ManagedThreads(threads), scoringPrecision: scoringPrecision),
+            _ when scoringPrecision != ScoringPrecision.Float32 => throw new ArgumentException(
+                $"ScoringPrecision.{scoringPrecision} runs on the managed engine only, and this model scores on {engine}: " +
+                "use ScoringPrecision.Float32 with that engine, or UseEngine(EngineKind.Managed).", nameof(scoringPrecision)),
             EngineKind.LibTorch => CreateLibTorch(layout, threads, device, fallbackToCpu, () => LibTorchLibrary.Shared),
             _ => throw new ArgumentOutOfRangeException(nameof(engine), engine, "Unknown engine."),
         };

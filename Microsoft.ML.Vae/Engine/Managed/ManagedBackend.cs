@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.ML.Vae.Engine.Managed.Layers;
 using Microsoft.ML.Vae.Engine.Managed.Likelihoods;
 using Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 using Microsoft.ML.Vae.Engine.Managed.Priors;
@@ -22,13 +23,21 @@ internal sealed class ManagedBackend : IVaeBackend
     private readonly GaussianPrior _prior;
     private readonly ConcurrentBag<ModelPass> _passes = [];
     private ObservationLikelihood _likelihood;
+    private readonly ScoringPrecision _scoringPrecision;
+    private readonly Lock _int16Lock = new();
+    private Int16StackWeights? _decoderInt16;  // built by the first int16 scoring call after the parameters change
 
     /// <param name="layout">The model's parameter layout.</param>
     /// <param name="threads">Threads of the GEMM, the per-row work and the optimizer.</param>
     /// <param name="note">Why this engine runs instead of the one asked for (a fallback), shown in <see cref="Name"/>.</param>
-    public ManagedBackend(ParameterLayout layout, int threads, string? note = null)
+    /// <param name="scoringPrecision">The arithmetic of the decoder in <see cref="LogWeights"/>.</param>
+    public ManagedBackend(ParameterLayout layout, int threads, string? note = null, ScoringPrecision scoringPrecision = ScoringPrecision.Float32)
     {
+        if (scoringPrecision == ScoringPrecision.Int16 && Int16Gemm.Width == GemmVectorWidth.Scalar)
+            throw new PlatformNotSupportedException("ScoringPrecision.Int16 needs an x64 CPU with AVX2 or AVX-512, and this one has neither: score with ScoringPrecision.Float32.");
+        _scoringPrecision = scoringPrecision;
         Name = note is null ? "managed" : $"managed ({note})";
+        if (scoringPrecision != ScoringPrecision.Float32) Name += $", {scoringPrecision} scoring";
         Layout = layout;
         _threads = Math.Max(1, threads);
         _parameters = new float[layout.Count];
@@ -84,7 +93,7 @@ internal sealed class ManagedBackend : IVaeBackend
     public void LogWeights(ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> noise, int sampleCount, Span<float> logWeights)
     {
         var pass = Rent();
-        try { pass.LogWeights(x, rows, noise, sampleCount, _likelihood, logWeights); }
+        try { pass.LogWeights(x, rows, noise, sampleCount, _likelihood, logWeights, DecoderInt16()); }
         finally { _passes.Add(pass); }
     }
 
@@ -108,9 +117,18 @@ internal sealed class ManagedBackend : IVaeBackend
 
     private ModelPass Rent() => _passes.TryTake(out var pass) ? pass : new ModelPass(Layout, _parameters, _prior, _threads);
 
+    /// <summary>The decoder's int16 weights when scoring in int16, quantised on first use after the parameters change.</summary>
+    private Int16StackWeights? DecoderInt16()
+    {
+        if (_scoringPrecision != ScoringPrecision.Int16) return null;
+        lock (_int16Lock)
+            return _decoderInt16 ??= new Int16StackWeights(Layout.DecoderHidden, [Layout.DecoderOutput], _parameters, Int16Gemm.Width);
+    }
+
     /// <summary>Rebuilds what is derived from the parameters; training calls only, so never during a scoring call.</summary>
     private void ParametersChanged()
     {
+        _decoderInt16 = null;
         if (Layout.DecoderLogVariance is not null) _likelihood = new ObservationLikelihood(Layout, _parameters);
         _prior.Update();
     }

@@ -41,10 +41,11 @@ internal sealed class ModelPass
         _latents.Moments(_encoder, rows, mean, logVariance);
     }
 
+    /// <summary>The log weights of <see cref="IVaeBackend.LogWeights"/>; the decoder multiplies in int16 where <paramref name="decoderInt16"/> says.</summary>
     public void LogWeights(ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> noise, int sampleCount, ObservationLikelihood likelihood,
-        Span<float> logWeights)
+        Span<float> logWeights, Int16StackWeights? decoderInt16)
     {
-        Forward(x, rows, noise, sampleCount, likelihood, needGradient: false, LatentSampling.Hard, temperature: 1f);
+        Forward(x, rows, noise, sampleCount, likelihood, needGradient: false, LatentSampling.Hard, temperature: 1f, decoderInt16);
         _weights.LogWeights.AsSpan(0, rows * sampleCount).CopyTo(logWeights);
     }
 
@@ -79,14 +80,14 @@ internal sealed class ModelPass
 
     /// <summary>Encoder, samples, decoder and the per-sample log weights log p(x|z) + log p(z) − log q(z|x).</summary>
     private void Forward(ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> noise, int k, ObservationLikelihood likelihood,
-        bool needGradient, LatentSampling sampling, float temperature)
+        bool needGradient, LatentSampling sampling, float temperature, Int16StackWeights? decoderInt16 = null)
     {
         int d = _layout.LatentSize, sampleRows = rows * k;
         if (noise.Length != sampleRows * d)
             throw new ArgumentException($"Expected {sampleRows * d} noise values ([{rows}, {k}, {d}]), got {noise.Length}.", nameof(noise));
         EncoderForward(x, rows);
         _latents.Sample(_encoder, noise, rows, k, sampling, temperature);
-        _decoder.Forward(_latents.Samples, sampleRows);
+        _decoder.Forward(_latents.Samples, sampleRows, decoderInt16);
         _reconstruction.Evaluate(likelihood, _input, _decoder.Output(0), rows, k, needGradient ? _decoder.OutputGradient(0) : null);
         _latents.LogWeights(_reconstruction.LogLikelihoods, _weights.PrepareLogWeights(sampleRows), needGradient);
     }

@@ -8,9 +8,10 @@ using Microsoft.ML.Vae.Datasets;
 // Fashion-MNIST: ms per training batch at each K, and the K=5000 log-likelihood of the first test images.
 // Usage: IwaeBench [--ks 1,5,50] [--batches 30] [--batch 100] [--eval-rows 1000] [--eval-k 5000] [--engine managed|libtorch]
 //     [--device cpu|cuda] [--device-loop 0|1] [--report-interval 5] [--threads N] [--eval-mode batched|shared|per-row|device]
-//     [--json FILE]
+//     [--eval-precision float32|int16] [--json FILE]
 // --eval-mode: one call with a stream per row (default), one call with shared noise (what the ML.NET layer does), one
 // call per row (what the ML.NET layer did before shared noise), or the libtorch engine's noise drawn on the device.
+// --eval-precision int16 scores with ScoringPrecision.Int16, then again in float32 (untimed) to report the difference.
 // --device-loop 1 trains with VaeTrainerOptions.TrainOnDevice (libtorch): the host reads back every --report-interval
 // batches only, so the time per batch is the time between the first and the last read-back over the batches between.
 var arguments = ParseArguments(args);
@@ -22,6 +23,7 @@ var engine = Enum.Parse<EngineKind>(arguments.GetValueOrDefault("engine", "manag
 int threads = int.Parse(arguments.GetValueOrDefault("threads", "0"));
 string evalMode = arguments.GetValueOrDefault("eval-mode", "batched");
 if (evalMode is not ("batched" or "shared" or "per-row" or "device")) throw new ArgumentException($"--eval-mode is batched, shared, per-row or device (got {evalMode}).");
+var evalPrecision = Enum.Parse<ScoringPrecision>(arguments.GetValueOrDefault("eval-precision", "float32"), ignoreCase: true);
 int batchSize = int.Parse(arguments.GetValueOrDefault("batch", "100"));
 string? device = arguments.GetValueOrDefault("device");
 bool deviceLoop = arguments.GetValueOrDefault("device-loop", "0") == "1";
@@ -80,6 +82,8 @@ foreach (int k in ks)
 if (evalRows > 0 && model is not null)
 {
     var test = data.Test.Images;
+    var floatModel = model;
+    if (evalPrecision != ScoringPrecision.Float32) model = model.UseScoringPrecision(evalPrecision);
     var warmup = new FeatureMatrix(test.Values[..784], 1, 784);
     if (evalMode == "device") model.LogLikelihoodOnDevice(warmup, evalK);
     else model.LogLikelihood(warmup, evalK); // JIT warm-up
@@ -94,7 +98,16 @@ if (evalRows > 0 && model is not null)
     results["eval_mean_log_likelihood"] = ll.Average(v => (double)v);
     double evalBound = test.Rows * (encoderFlops + (double)evalK * decoderFlops) / peak;
     results["eval_bound_seconds"] = evalBound;
-    Console.WriteLine($"eval K={evalK} of {test.Rows} images ({evalMode}): {results["eval_seconds"]:F2} s; FLOP-time bound {evalBound:F2} s ({results["eval_seconds"] / evalBound:F2}x)");
+    Console.WriteLine($"eval K={evalK} of {test.Rows} images ({evalMode}, {evalPrecision}): {results["eval_seconds"]:F2} s; FLOP-time bound {evalBound:F2} s ({results["eval_seconds"] / evalBound:F2}x)");
+    if (evalPrecision != ScoringPrecision.Float32 && evalMode == "batched")
+    {
+        var reference = new float[test.Rows];
+        floatModel.LogLikelihood(test.Values, test.Rows, reference, evalK);
+        var difference = ll.Zip(reference, (low, full) => (double)low - full).ToArray();
+        results["eval_mean_difference"] = difference.Average();
+        results["eval_max_abs_difference"] = difference.Max(Math.Abs);
+        Console.WriteLine($"  {evalPrecision} - float32, same noise: mean {difference.Average():F4} nats, mean |.| {difference.Average(Math.Abs):F4}, largest |.| {difference.Max(Math.Abs):F4} (float32 mean {reference.Average(v => (double)v):F3})");
+    }
 }
 if (arguments.TryGetValue("json", out var jsonPath))
 {

@@ -41,19 +41,20 @@ internal sealed class DenseStack
 
     /// <summary>
     /// Runs the stack on <paramref name="input"/>, <c>[rows, inputs]</c>. The array is kept, not copied, for
-    /// <see cref="Backward"/>: the caller must not change it before then.
+    /// <see cref="Backward"/>: the caller must not change it before then. With <paramref name="int16"/> (scoring only,
+    /// never before a backward pass) the layers it holds multiply in int16.
     /// </summary>
-    public void Forward(float[] input, int rows)
+    public void Forward(float[] input, int rows, Int16StackWeights? int16 = null)
     {
         _input = input;
         _rows = rows;
         float[] x = input;
         for (int i = 0; i < _hidden.Count; i++)
         {
-            LayerForward(_hidden[i], x, rows, ref _hiddenOutputs[i], activate: true);
+            LayerForward(_hidden[i], x, rows, ref _hiddenOutputs[i], activate: true, int16?.Hidden(i));
             x = _hiddenOutputs[i];
         }
-        for (int h = 0; h < _heads.Length; h++) LayerForward(_heads[h], x, rows, ref _headOutputs[h], activate: false);
+        for (int h = 0; h < _heads.Length; h++) LayerForward(_heads[h], x, rows, ref _headOutputs[h], activate: false, int16?.Head(h));
     }
 
     /// <summary>The last forward pass's output of head <paramref name="head"/>, <c>[rows, outputs]</c> (the array may be longer).</summary>
@@ -102,12 +103,20 @@ internal sealed class DenseStack
         return upstream;
     }
 
-    /// <summary>output = act(input·W + b), bias and activation applied by the GEMM to each block while it is in cache.</summary>
-    private void LayerForward(DenseLayer layer, float[] input, int rows, ref float[] output, bool activate)
+    /// <summary>
+    /// output = act(input·W + b), bias and activation applied by the GEMM to each block while it is in cache; in int16
+    /// when <paramref name="int16"/> holds the layer's weights.
+    /// </summary>
+    private void LayerForward(DenseLayer layer, float[] input, int rows, ref float[] output, bool activate, Int16Weights? int16)
     {
         int n = layer.Outputs;
         Buffers.Ensure(ref output, rows * n);
         var epilogue = new GemmBiasActivation(_parameters.AsMemory(layer.Bias.Offset, n), activate ? _activation : Activation.Identity);
+        if (int16 is not null)
+        {
+            Int16Gemm.Multiply(input, rows, int16, output, _threads, epilogue);
+            return;
+        }
         Gemm.Multiply(Transpose.No, Transpose.No, rows, n, layer.Inputs, 1f,
             input, layer.Inputs, Weights(layer.Weight), n, 0f, output, n, _threads, epilogue);
     }

@@ -1,0 +1,62 @@
+using Microsoft.ML.Vae.Datasets;
+using Microsoft.ML.Vae.Engine;
+using Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
+
+namespace Microsoft.ML.Vae.Tests;
+
+[TestClass]
+public sealed class Int16ScoringTests
+{
+    /// <summary>The Burda et al. model after a short training on the bundled Fashion-MNIST subset, and test images.</summary>
+    private static readonly Lazy<(VaeModel Model, FeatureMatrix Test)> s_trained = new(() =>
+    {
+        var data = FashionMnist.Load(maxTrain: 1000, maxTest: 40);
+        var options = new VaeModelOptions { HiddenSizes = [200, 200], LatentSize = 50, Activation = Activation.Tanh, Decoder = DecoderKind.Bernoulli };
+        var model = new VaeTrainer(options, new VaeTrainerOptions { SampleCount = 1, Epochs = 2, BatchSize = 50, Threads = 2, Binarization = Binarization.Dynamic })
+            .Fit(data.Train.Images);
+        return (model, data.Test.Images);
+    });
+
+    [TestMethod]
+    public void LogLikelihoodIsWithinATenthOfANatOfFloat32()
+    {
+        if (Int16Gemm.Width == GemmVectorWidth.Scalar) Assert.Inconclusive("ScoringPrecision.Int16 needs AVX2 or AVX-512.");
+        var (model, test) = s_trained.Value;
+        using var int16 = model.UseScoringPrecision(ScoringPrecision.Int16);
+        Assert.AreEqual(ScoringPrecision.Int16, int16.ScoringPrecision);
+        float[] full = model.LogLikelihood(test, 1000, seed: 3), low = int16.LogLikelihood(test, 1000, seed: 3);
+        var difference = full.Zip(low, (f, l) => Math.Abs((double)l - f)).ToArray();
+        Assert.IsTrue(difference.Max() < 0.1, $"largest difference {difference.Max()} nats");
+        Assert.IsTrue(difference.Average() < 0.01, $"mean difference {difference.Average()} nats");
+        Assert.IsTrue(difference.Any(d => d > 0), "int16 scoring gave float32's numbers: it did not run");
+    }
+
+    [TestMethod]
+    public void Int16ScoringIsReproducibleAndLeavesEmbeddingsAndTheModelAlone()
+    {
+        if (Int16Gemm.Width == GemmVectorWidth.Scalar) Assert.Inconclusive("ScoringPrecision.Int16 needs AVX2 or AVX-512.");
+        var (model, test) = s_trained.Value;
+        float[] before = model.LogLikelihood(test, 300, seed: 1);
+        using var int16 = model.UseScoringPrecision(ScoringPrecision.Int16);
+        float[] first = int16.LogLikelihood(test, 300, seed: 1);
+        // Rows scored concurrently, alone or in another batch give the same numbers (noise streams are per row).
+        var concurrent = new float[8][];
+        Parallel.For(0, concurrent.Length, i => concurrent[i] = int16.LogLikelihood(test, 300, seed: 1));
+        foreach (var again in concurrent) CollectionAssert.AreEqual(first, again);
+        var tail = new float[test.Rows - 7];
+        int16.LogLikelihood(test.Values.AsSpan(7 * test.Columns), test.Rows - 7, tail, 300, seed: 1, firstRowIndex: 7);
+        CollectionAssert.AreEqual(first[7..], tail);
+        CollectionAssert.AreEqual(model.Embed(test).Values, int16.Embed(test).Values, "embeddings stay float32");
+        CollectionAssert.AreEqual(before, model.LogLikelihood(test, 300, seed: 1), "the original model still scores in float32");
+        using var back = int16.UseScoringPrecision(ScoringPrecision.Float32);
+        CollectionAssert.AreEqual(before, back.LogLikelihood(test, 300, seed: 1));
+    }
+
+    [TestMethod]
+    public void Int16ScoringOnTheLibTorchEngineIsRejectedByName()
+    {
+        var layout = new Model.ParameterLayout(TestData.SmallOptions(), 10);
+        var e = Assert.ThrowsExactly<ArgumentException>(() => BackendFactory.Create(layout, EngineKind.LibTorch, 1, scoringPrecision: ScoringPrecision.Int16));
+        StringAssert.Contains(e.Message, "ScoringPrecision.Int16 runs on the managed engine only");
+    }
+}
