@@ -10,6 +10,7 @@ public sealed class ObservationLikelihoodTests
     [TestMethod]
     [DataRow(37)]   // two 16-wide vectors and a scalar tail
     [DataRow(784)]
+    [DataRow(3000)] // three products of up to 64 factors per lane before their logs
     public void BernoulliLogProbabilityAndGradientMatchTheDefinition(int features)
     {
         var layout = new ParameterLayout(new VaeModelOptions { HiddenSizes = [4], LatentSize = 2 }, features);
@@ -30,6 +31,17 @@ public sealed class ObservationLikelihoodTests
         }
         Assert.AreEqual(expected, logP, 1e-5 * Math.Abs(expected));
         Assert.AreEqual(logP, likelihood.LogProbability(x, logits, Span<float>.Empty, new float[features]), "without the gradient");
+    }
+
+    [TestMethod]
+    public void ZeroLogitsGiveTheLargestProductsAndStillMinusFeaturesLogTwo()
+    {
+        // o = 0 makes every factor 1 + e = 2, the largest: 64 of them per lane reach 2^64 before the log.
+        const int features = 5000;
+        var layout = new ParameterLayout(new VaeModelOptions { HiddenSizes = [4], LatentSize = 2 }, features);
+        var likelihood = new ObservationLikelihood(layout, new float[layout.Count]);
+        float logP = likelihood.LogProbability(TestData.Clusters(1, features, seed: 3).Values, new float[features], Span<float>.Empty, new float[features]);
+        Assert.AreEqual(-features * Math.Log(2), logP, 1e-6 * features * Math.Log(2));
     }
 }
 
