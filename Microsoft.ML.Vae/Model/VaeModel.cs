@@ -1,4 +1,5 @@
 using Microsoft.ML.Vae.Engine;
+using Microsoft.ML.Vae.Engine.Managed;
 using Microsoft.ML.Vae.Mathematics;
 using Microsoft.ML.Vae.Model;
 using Microsoft.ML.Vae.Onnx;
@@ -135,11 +136,14 @@ public sealed class VaeModel : IDisposable
         CheckOutput(result, rows, nameof(result));
 
         int features = InputSize, latent = LatentSize;
-        int passRows = ScoringSampleRows;
-        // Equal passes per row (5000 samples: 2 × 2500, not 4096 + 904) keep every pass's matrices large.
-        int passesPerRow = (int)(((long)sampleCount + passRows - 1) / passRows);
+        // At least two rows per pass, so that their noise streams are drawn side by side: with one row per pass the
+        // draws were serial while a core waited (a twentieth of a K = 5000 estimate). A function of K alone, so the
+        // draws do not depend on the thread count.
+        int passSamples = Math.Max(1, ScoringSampleRows / 2);
+        // Equal passes per row (5000 samples: 3 × 1667, not 2048 + 2048 + 904) keep every pass's matrices large.
+        int passesPerRow = (int)(((long)sampleCount + passSamples - 1) / passSamples);
         int samplesPerPass = (int)(((long)sampleCount + passesPerRow - 1) / passesPerRow);
-        int rowsPerPass = Math.Max(1, passRows / samplesPerPass);
+        int rowsPerPass = Math.Max(1, ScoringSampleRows / samplesPerPass);
         var noise = new float[checked(rowsPerPass * samplesPerPass * latent)];
         var logWeights = new float[rowsPerPass * samplesPerPass];
         float[]? shared = sharedNoise ? SharedNoise(seed, firstRowIndex, sampleCount) : null;
@@ -164,8 +168,10 @@ public sealed class VaeModel : IDisposable
                 if (shared is not null)
                     for (int r = 0; r < count; r++) shared.AsSpan(done * latent, k * latent).CopyTo(noise.AsSpan(r * k * latent));
                 else if (count == 1) streams[0].FillLatentNoise(noise.AsSpan(0, k * latent), Layout.Latent);
-                else Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Threads },
-                    r => streams[r].FillLatentNoise(noise.AsSpan(r * k * latent, k * latent), Layout.Latent));
+                else RowRanges.For(Threads, count, (_, start, end) =>
+                {
+                    for (int r = start; r < end; r++) streams[r].FillLatentNoise(noise.AsSpan(r * k * latent, k * latent), Layout.Latent);
+                });
                 _backend.LogWeights(batch, count, noise.AsSpan(0, count * k * latent), k, logWeights);
                 for (int i = 0; i < count * k; i++) LogSpace.Accumulate(ref max[i / k], ref sum[i / k], logWeights[i]);
             }
