@@ -8,11 +8,11 @@ namespace Microsoft.ML.Vae.Benchmarks;
 /// GFLOP/s of the managed SGEMM against the measured FMA peak and OpenBLAS on the shapes of the 784-200-200-50 IWAE
 /// (batch 100, K = 50).
 /// Usage: GemmBench [--threads N] [--runs N] [--width scalar|vector128|vector256|vector512] [--shape NAME] [--cpu-time]
-/// [--no-openblas] [--scaling] [--epilogue] [--elementwise]
+/// [--no-openblas] [--scaling] [--epilogue] [--elementwise] [--int16]
 /// --scaling times small and mid-sized products on exactly 1 and 2 workers (wall clock), the measurement behind
 /// GemmBlocked.MinWorkPerWorker. --epilogue times the dense layer's bias + tanh fused into the product
 /// (GemmBiasActivation) against the product followed by the engine's separate passes. --elementwise times the per-element
-/// kernels (ElementwiseBench).
+/// kernels (ElementwiseBench). --int16 times the decoder's products with ScoringPrecision.Int16's kernel against float32.
 /// With --cpu-time the rates are per second of process CPU time (per busy core) rather than of wall-clock time,
 /// which is steadier when other processes share the cores. The peak (eng/bench/Shared/PeakFlops.cs) is probed with the
 /// same thread count and clock just before each shape, so the ratio to it compares numbers taken under the same load.
@@ -57,6 +57,12 @@ internal static class Program
         if (args.Contains("--elementwise"))
         {
             ElementwiseBench.Run(runs);
+            return 0;
+        }
+
+        if (args.Contains("--int16"))
+        {
+            MeasureInt16(threads, runs);
             return 0;
         }
 
@@ -217,33 +223,58 @@ internal static class Program
             void Fused() => Gemm.Multiply(shape.TransA, shape.TransB, shape.M, shape.N, shape.K, 1f, a, shape.K, b,
                 shape.N, 0f, c, shape.N, threads, new GemmBiasActivation(bias, Activation.Tanh));
 
-            double[][] times = [new double[runs], new double[runs]];
-            using var process = Process.GetCurrentProcess();
-            for (int run = -2; run < runs; run++)
-            {
-                for (int variant = 0; variant < 2; variant++)
-                {
-                    process.Refresh();
-                    TimeSpan cpuStart = process.TotalProcessorTime;
-                    var watch = Stopwatch.StartNew();
-                    for (int i = 0; i < 5; i++)
-                    {
-                        if (variant == 0)
-                            Separate();
-                        else
-                            Fused();
-                    }
-
-                    process.Refresh();
-                    double ms = (s_cpuTime ? (process.TotalProcessorTime - cpuStart).TotalMilliseconds : watch.Elapsed.TotalMilliseconds) / 5;
-                    if (run >= 0)
-                        times[variant][run] = ms;
-                }
-            }
-
-            double separate = Median(times[0]), fused = Median(times[1]);
+            double[] medians = AlternatingMedians(runs, Separate, Fused);
+            double separate = medians[0], fused = medians[1];
             Console.WriteLine($"{shape.Name,-36} {separate,12:F2} {fused,9:F2} {1 - fused / separate,6:P0}");
         }
+    }
+
+    /// <summary>
+    /// The decoder's products of a scoring pass (5000 sample rows) in float32 (with its bias-and-tanh epilogue) and with
+    /// ScoringPrecision.Int16's kernel (rows quantised on the fly, weights once beforehand, as the engine does).
+    /// </summary>
+    private static void MeasureInt16(int threads, int runs)
+    {
+        Console.WriteLine($"int16 against float32 products (bias + tanh epilogue), threads={threads}, width={Int16Gemm.Width}, " +
+            $"median of {runs} runs, clock={(s_cpuTime ? "process CPU time" : "wall")}");
+        Console.WriteLine($"{"shape",-32} {"float32 ms",10} {"int16 ms",9} {"GFLOP/s",8} {"GOP/s",7} {"ratio",6}");
+        foreach (Shape shape in s_shapes.Where(s => s.Name.StartsWith("G·Wout") || s.Name.StartsWith("G·V ") || s.Name.StartsWith("Z·V0")))
+        {
+            float[] a = RandomMatrix(shape.M * shape.K, 1), b = RandomMatrix(shape.K * shape.N, 2);
+            float[] bias = RandomMatrix(shape.N, 3), c = new float[shape.M * shape.N];
+            var epilogue = new GemmBiasActivation(bias, Activation.Tanh);
+            var weights = new Int16Weights(b, shape.K, shape.N, Int16Gemm.Width);
+            double[] medians = AlternatingMedians(runs,
+                () => Gemm.Multiply(Transpose.No, Transpose.No, shape.M, shape.N, shape.K, 1f, a, shape.K, b, shape.N, 0f, c, shape.N, threads, epilogue),
+                () => Int16Gemm.Multiply(a, shape.M, weights, c, threads, epilogue));
+            double operations = 2.0 * shape.M * shape.N * shape.K;
+            Console.WriteLine($"{shape.Name,-32} {medians[0],10:F2} {medians[1],9:F2} {operations / medians[0] / 1e6,8:F1} " +
+                $"{operations / medians[1] / 1e6,7:F1} {medians[0] / medians[1],6:F2}");
+        }
+    }
+
+    /// <summary>Median ms per call of each variant, timed in turn (5 calls per timing, 2 untimed rounds first), so all see the same load.</summary>
+    private static double[] AlternatingMedians(int runs, params Action[] variants)
+    {
+        var times = variants.Select(_ => new double[runs]).ToArray();
+        using var process = Process.GetCurrentProcess();
+        for (int run = -2; run < runs; run++)
+        {
+            for (int variant = 0; variant < variants.Length; variant++)
+            {
+                process.Refresh();
+                TimeSpan cpuStart = process.TotalProcessorTime;
+                var watch = Stopwatch.StartNew();
+                for (int i = 0; i < 5; i++)
+                    variants[variant]();
+                process.Refresh();
+                double ms = (s_cpuTime ? (process.TotalProcessorTime - cpuStart).TotalMilliseconds : watch.Elapsed.TotalMilliseconds) / 5;
+                if (run >= 0)
+                    times[variant][run] = ms;
+            }
+        }
+
+        return times.Select(Median).ToArray();
     }
 
     private static double Median(double[] values)

@@ -134,7 +134,7 @@ internal static unsafe class GemmMicroKernel
 
     /// <summary>C is read (or written) only after the k loop; fetching its lines first hides the misses behind it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchTile(float* c, int ldc, int rows, int cols)
+    internal static void PrefetchTile(float* c, int ldc, int rows, int cols)
     {
         if (!Sse.IsSupported)
             return;

@@ -122,6 +122,12 @@ internal static unsafe class Int16Gemm
                 var high = Vector512.ConvertToInt32(Vector512.Round(Vector512.Load(row + i + Vector512<float>.Count) * factor));
                 Vector512.Narrow(low, high).Store(target + i);
             }
+            if (i <= k - Vector512<float>.Count)
+            {
+                var values = Vector512.ConvertToInt32(Vector512.Round(Vector512.Load(row + i) * factor));
+                Vector512.Narrow(values, Vector512<int>.Zero).GetLower().Store(target + i);
+                i += Vector512<float>.Count;
+            }
             for (; i < k; i++) target[i] = (short)MathF.Round(row[i] * inverse);
             if (k < stride) target[k] = 0;
         }

@@ -26,6 +26,7 @@ internal static unsafe class Int16MicroKernel
         where TOps : IInt16Vector<TVec> where TVec : unmanaged
     {
         int w = TOps.Count;
+        GemmMicroKernel.PrefetchTile(c, ldc, rows, cols);
         int* a0 = a, a1 = a + aRowStride, a2 = a + 2 * aRowStride;
         int* a3 = a + 3 * aRowStride, a4 = a + 4 * aRowStride, a5 = a + 5 * aRowStride;
         TVec c00 = TOps.Zero, c01 = TOps.Zero, c10 = TOps.Zero, c11 = TOps.Zero, c20 = TOps.Zero, c21 = TOps.Zero;
