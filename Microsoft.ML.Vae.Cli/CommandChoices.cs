@@ -10,7 +10,7 @@ internal static class CommandChoices
 
     public const string PrecisionHelp =
         "Arithmetic of the decoder in the log-likelihood: float32, or int16 (managed engine, x64 with AVX2 or AVX-512; " +
-        "about a fifth faster, within 0.01 nats of float32 on Fashion-MNIST).";
+        "about a fifth faster, a thousandth of a nat from float32 on average on Fashion-MNIST).";
 
     public static T Parse<T>(string option, string text, Dictionary<string, T> names) =>
         names.TryGetValue(text.ToLowerInvariant(), out var value) ? value

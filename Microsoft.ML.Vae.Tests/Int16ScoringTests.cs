@@ -53,10 +53,13 @@ public sealed class Int16ScoringTests
     }
 
     [TestMethod]
-    public void Int16ScoringOnTheLibTorchEngineIsRejectedByName()
+    public void Int16ScoringOnTheLibTorchEngineAndUnknownPrecisionsAreRejectedByName()
     {
         var layout = new Model.ParameterLayout(TestData.SmallOptions(), 10);
         var e = Assert.ThrowsExactly<ArgumentException>(() => BackendFactory.Create(layout, EngineKind.LibTorch, 1, scoringPrecision: ScoringPrecision.Int16));
         StringAssert.Contains(e.Message, "ScoringPrecision.Int16 runs on the managed engine only");
+        var (model, _) = s_trained.Value;
+        var unknown = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => model.UseScoringPrecision((ScoringPrecision)7));
+        StringAssert.Contains(unknown.Message, "precision");
     }
 }

@@ -44,12 +44,16 @@ public sealed class VaeModel : IDisposable
 
     /// <summary>
     /// The same model estimating log p(x) (<see cref="LogLikelihood(FeatureMatrix, int, int, IProgress{int}, CancellationToken)"/>)
-    /// with the decoder's products in <paramref name="precision"/>: <see cref="ScoringPrecision.Int16"/> trades about
-    /// 0.01 nats for speed on the managed engine. Embeddings and reconstructions stay float32; the weights are shared,
-    /// and the precision is not saved with the model. Dispose the returned model to free its engine.
+    /// with the decoder's products in <paramref name="precision"/>: <see cref="ScoringPrecision.Int16"/> trades about a
+    /// thousandth of a nat per row for speed on the managed engine. Embeddings and reconstructions stay float32; the
+    /// weights are shared, and the precision is not saved with the model. Dispose the returned model to free its engine.
     /// </summary>
-    public VaeModel UseScoringPrecision(ScoringPrecision precision) =>
-        new(Options.Clone(), Layout, _parameters, History, Threads, _engine, _device, _fallbackToCpu, precision);
+    public VaeModel UseScoringPrecision(ScoringPrecision precision)
+    {
+        if (!Enum.IsDefined(precision))
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "precision must be ScoringPrecision.Float32 or ScoringPrecision.Int16.");
+        return new(Options.Clone(), Layout, _parameters, History, Threads, _engine, _device, _fallbackToCpu, precision);
+    }
 
     /// <summary>The arithmetic of the decoder when this model estimates log p(x) (<see cref="UseScoringPrecision"/>).</summary>
     public ScoringPrecision ScoringPrecision { get; }
