@@ -89,10 +89,16 @@ internal static unsafe class Int16Gemm
             {
                 short* b = weights.Packed + (nint)s * pairs * sliver * 2;
                 int cols = Math.Min(sliver, n - s * sliver);
+                bool narrow = weights.SliverWidth(s) < sliver;
                 for (int ir = 0; ir < mc; ir += mr)
                 {
-                    Int16MicroKernel.Run<TOps, TVec>(pairs, quantised + (nint)ir * pairs, pairs, b, columnScales + s * sliver,
-                        rowScales + ir, c + (nint)(ic + ir) * n + s * sliver, n, Math.Min(mr, mc - ir), cols);
+                    int* tileRows = quantised + (nint)ir * pairs;
+                    float* tile = c + (nint)(ic + ir) * n + s * sliver;
+                    int rows = Math.Min(mr, mc - ir);
+                    if (narrow)
+                        Int16MicroKernel.RunNarrow<TOps, TVec>(pairs, tileRows, pairs, b, columnScales + s * sliver, rowScales + ir, tile, n, rows, cols);
+                    else
+                        Int16MicroKernel.Run<TOps, TVec>(pairs, tileRows, pairs, b, columnScales + s * sliver, rowScales + ir, tile, n, rows, cols);
                 }
             }
             epilogue.Apply(ic, mc, 0, n, new Span<float>(c + (nint)ic * n, mc * n), n);

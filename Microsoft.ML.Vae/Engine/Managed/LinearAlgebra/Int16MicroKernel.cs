@@ -78,9 +78,52 @@ internal static unsafe class Int16MicroKernel
         target += ld;
         TOps.StoreScaled(c50, columnScales, rowScales[5], target);
         TOps.StoreScaled(c51, s1, rowScales[5], target + w);
-        if (full)
-            return;
+        if (!full)
+            CopyEdge(tile, 2 * w, c, ldc, rows, cols);
+    }
+
+    /// <summary>As <see cref="Run"/> for a sliver of one vector per pair (the last, narrow sliver of a row of C).</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunNarrow<TOps, TVec>(int pairs, int* a, nint aRowStride, short* b, float* columnScales, float* rowScales,
+        float* c, int ldc, int rows, int cols)
+        where TOps : IInt16Vector<TVec> where TVec : unmanaged
+    {
+        int w = TOps.Count;
+        GemmMicroKernel.PrefetchTile(c, ldc, rows, cols);
+        int* a0 = a, a1 = a + aRowStride, a2 = a + 2 * aRowStride;
+        int* a3 = a + 3 * aRowStride, a4 = a + 4 * aRowStride, a5 = a + 5 * aRowStride;
+        TVec c0 = TOps.Zero, c1 = TOps.Zero, c2 = TOps.Zero, c3 = TOps.Zero, c4 = TOps.Zero, c5 = TOps.Zero;
+        for (int p = 0; p < pairs; p++)
+        {
+            TVec b0 = TOps.Load(b);
+            c0 = TOps.MultiplyAddPairs(TOps.Broadcast(a0[p]), b0, c0);
+            c1 = TOps.MultiplyAddPairs(TOps.Broadcast(a1[p]), b0, c1);
+            c2 = TOps.MultiplyAddPairs(TOps.Broadcast(a2[p]), b0, c2);
+            c3 = TOps.MultiplyAddPairs(TOps.Broadcast(a3[p]), b0, c3);
+            c4 = TOps.MultiplyAddPairs(TOps.Broadcast(a4[p]), b0, c4);
+            c5 = TOps.MultiplyAddPairs(TOps.Broadcast(a5[p]), b0, c5);
+            b += 2 * w;
+        }
+
+        bool full = rows == Rows && cols == w;
+        float* tile = stackalloc float[MaxTile];
+        float* target = full ? c : tile;
+        int ld = full ? ldc : w;
+        TOps.StoreScaled(c0, columnScales, rowScales[0], target);
+        TOps.StoreScaled(c1, columnScales, rowScales[1], target + ld);
+        TOps.StoreScaled(c2, columnScales, rowScales[2], target + 2 * ld);
+        TOps.StoreScaled(c3, columnScales, rowScales[3], target + 3 * ld);
+        TOps.StoreScaled(c4, columnScales, rowScales[4], target + 4 * ld);
+        TOps.StoreScaled(c5, columnScales, rowScales[5], target + 5 * ld);
+        if (!full)
+            CopyEdge(tile, w, c, ldc, rows, cols);
+    }
+
+    /// <summary>The valid rows × cols of a partial tile from the scratch tile (row stride <paramref name="ld"/>) into C.</summary>
+    private static void CopyEdge(float* tile, int ld, float* c, int ldc, int rows, int cols)
+    {
         for (int i = 0; i < rows; i++)
-            new ReadOnlySpan<float>(tile + i * 2 * w, cols).CopyTo(new Span<float>(c + (nint)i * ldc, cols));
+            new ReadOnlySpan<float>(tile + i * ld, cols).CopyTo(new Span<float>(c + (nint)i * ldc, cols));
     }
 }

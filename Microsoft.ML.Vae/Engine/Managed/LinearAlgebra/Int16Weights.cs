@@ -7,9 +7,9 @@ namespace Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
 /// A weight matrix W, <c>[inputs, outputs]</c> row-major (a dense layer's y = x·W), quantised to int16 per output
 /// column for <see cref="Int16Gemm"/>: q[p, j] = round(W[p, j]·<see cref="Level"/>/max_p |W[p, j]|), so that
 /// W[p, j] ≈ q[p, j]·<see cref="ColumnScales"/>[j]. Stored in slivers of <see cref="SliverColumns"/> columns
-/// (two vectors of the width), and within a sliver by pairs of inputs, the two int16 values one pmaddwd lane
-/// multiplies: sliver s, pair p, column c of the sliver, half h at
-/// <c>((s·Pairs + p)·SliverColumns + c)·2 + h</c>. Zero-padded to whole slivers and an even input count.
+/// (two vectors of the width; the last may be half as wide), and within a sliver by pairs of inputs, the two int16
+/// values one pmaddwd lane multiplies: sliver s of width w, pair p, column c of the sliver, half h at
+/// <c>s·Pairs·SliverColumns·2 + (p·w + c)·2 + h</c>. Zero-padded to whole slivers and an even input count.
 /// </summary>
 internal sealed unsafe class Int16Weights
 {
@@ -41,7 +41,9 @@ internal sealed unsafe class Int16Weights
             _ => throw new ArgumentOutOfRangeException(nameof(width), width, "The int16 kernel runs on 256- or 512-bit vectors."),
         };
         Slivers = (outputs + SliverColumns - 1) / SliverColumns;
-        int columns = Slivers * SliverColumns;
+        int lastColumns = outputs - (Slivers - 1) * SliverColumns;
+        LastSliverColumns = lastColumns <= SliverColumns / 2 ? SliverColumns / 2 : SliverColumns;
+        int columns = (Slivers - 1) * SliverColumns + LastSliverColumns;
 
         _columnScales = GC.AllocateArray<float>(columns, pinned: true);
         var inverse = new float[columns];
@@ -53,7 +55,7 @@ internal sealed unsafe class Int16Weights
             inverse[j] = max > 0 ? Level / max : 0;
         }
 
-        _storage = GC.AllocateArray<short>(Slivers * Pairs * SliverColumns * 2 + AlignmentShorts, pinned: true);
+        _storage = GC.AllocateArray<short>(columns * Pairs * 2 + AlignmentShorts, pinned: true);
         fixed (short* start = _storage)
         {
             nint misalignment = (nint)start & (AlignmentShorts * sizeof(short) - 1);
@@ -62,7 +64,7 @@ internal sealed unsafe class Int16Weights
         short* target = Packed;
         for (int s = 0; s < Slivers; s++)
             for (int p = 0; p < Pairs; p++)
-                for (int c = 0; c < SliverColumns; c++)
+                for (int c = 0; c < SliverWidth(s); c++)
                     for (int h = 0; h < 2; h++)
                     {
                         int row = 2 * p + h, column = s * SliverColumns + c;
@@ -84,7 +86,17 @@ internal sealed unsafe class Int16Weights
     /// <summary>The largest quantised magnitude, of the weights and of the inputs multiplied with them.</summary>
     public int Level { get; }
 
+    /// <summary>Columns of a full sliver: two vectors of int32 lanes.</summary>
     public int SliverColumns { get; }
+
+    /// <summary>
+    /// Columns of the last sliver: half a sliver (one vector, for <see cref="Int16MicroKernel.RunNarrow"/>) when at most
+    /// half is left, so that 200 outputs compute 208 columns rather than 224, and 784 exactly 784.
+    /// </summary>
+    public int LastSliverColumns { get; }
+
+    /// <summary>Columns of sliver <paramref name="sliver"/>; each starts Pairs·SliverColumns·2 values after the one before.</summary>
+    public int SliverWidth(int sliver) => sliver == Slivers - 1 ? LastSliverColumns : SliverColumns;
 
     public int Slivers { get; }
 
