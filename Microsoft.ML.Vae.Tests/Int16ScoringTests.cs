@@ -32,6 +32,30 @@ public sealed class Int16ScoringTests
     }
 
     [TestMethod]
+    [DataRow(DecoderKind.Gaussian, Activation.Relu, LatentKind.Gaussian)]
+    [DataRow(DecoderKind.Bernoulli, Activation.Softplus, LatentKind.Categorical)]
+    public void OtherDecodersActivationsAndLatentsStayCloseToFloat32(DecoderKind decoder, Activation activation, LatentKind latent)
+    {
+        if (Int16Gemm.Width == GemmVectorWidth.Scalar) Assert.Inconclusive("ScoringPrecision.Int16 needs AVX2 or AVX-512.");
+        var data = TestData.Clusters(64, 30, seed: 5);
+        var options = new VaeModelOptions
+        {
+            HiddenSizes = [40, 20], LatentSize = 4, CategoryCount = 3, Latent = latent, Activation = activation, Decoder = decoder,
+            LearnDecoderVariance = decoder == DecoderKind.Gaussian,
+        };
+        var trainer = new VaeTrainerOptions
+        {
+            SampleCount = latent == LatentKind.Categorical ? 1 : 2, Epochs = 5, BatchSize = 16, Threads = 2, AnalyticKl = latent == LatentKind.Categorical,
+        };
+        using var model = new VaeTrainer(options, trainer).Fit(data);
+        using var int16 = model.UseScoringPrecision(ScoringPrecision.Int16);
+        float[] full = model.LogLikelihood(data, 200, seed: 2), low = int16.LogLikelihood(data, 200, seed: 2);
+        for (int r = 0; r < data.Rows; r++)
+            Assert.AreEqual(full[r], low[r], 0.05 + 1e-3 * Math.Abs(full[r]), $"row {r}");
+        Assert.IsFalse(full.SequenceEqual(low), "int16 scoring gave float32's numbers: it did not run");
+    }
+
+    [TestMethod]
     public void Int16ScoringIsReproducibleAndLeavesEmbeddingsAndTheModelAlone()
     {
         if (Int16Gemm.Width == GemmVectorWidth.Scalar) Assert.Inconclusive("ScoringPrecision.Int16 needs AVX2 or AVX-512.");
