@@ -84,7 +84,7 @@ internal static unsafe class Int16Gemm
         {
             int mc = Math.Min(blockRows, end - ic);
             int paddedRows = (mc + mr - 1) / mr * mr;
-            Quantise(a + (nint)ic * k, k, mc, paddedRows, pairs, weights.Level, (short*)quantised, rowScales);
+            Quantise<TOps, TVec>(a + (nint)ic * k, k, mc, paddedRows, pairs, weights.Level, (short*)quantised, rowScales);
             for (int s = 0; s < weights.Slivers; s++)
             {
                 short* b = weights.Packed + (nint)s * pairs * sliver * 2;
@@ -107,54 +107,26 @@ internal static unsafe class Int16Gemm
 
     /// <summary>
     /// Row r of A to q[r, ·] = round(A[r, ·]·level/max |A[r, ·]|) (int16, 2·pairs per row, zero past k) and its scale
-    /// max/level; the rows up to <paramref name="paddedRows"/> are zero (the last tile's padding).
+    /// max/level; the rows up to <paramref name="paddedRows"/> are zero (the last tile's padding). Every element is
+    /// rounded the same way (to nearest, ties to even) in a vector or in the scalar tail.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Quantise(float* a, int k, int rows, int paddedRows, int pairs, int level, short* q, float* scales)
+    private static void Quantise<TOps, TVec>(float* a, int k, int rows, int paddedRows, int pairs, int level, short* q, float* scales)
+        where TOps : IInt16Vector<TVec> where TVec : unmanaged
     {
         int stride = 2 * pairs;
         for (int r = 0; r < rows; r++)
         {
             float* row = a + (nint)r * k;
             short* target = q + (nint)r * stride;
-            float max = MaxMagnitude(row, k);
+            float max = TOps.MaxMagnitude(row, k, out int i);
+            for (; i < k; i++) max = MathF.Max(max, MathF.Abs(row[i]));
             float inverse = max > 0 ? level / max : 0;
             scales[r] = max / level;
-            var factor = Vector512.Create(inverse);
-            int i = 0;
-            for (; i <= k - 2 * Vector512<float>.Count; i += 2 * Vector512<float>.Count)
-            {
-                var low = Vector512.ConvertToInt32(Vector512.Round(Vector512.Load(row + i) * factor));
-                var high = Vector512.ConvertToInt32(Vector512.Round(Vector512.Load(row + i + Vector512<float>.Count) * factor));
-                Vector512.Narrow(low, high).Store(target + i);
-            }
-            if (i <= k - Vector512<float>.Count)
-            {
-                var values = Vector512.ConvertToInt32(Vector512.Round(Vector512.Load(row + i) * factor));
-                Vector512.Narrow(values, Vector512<int>.Zero).GetLower().Store(target + i);
-                i += Vector512<float>.Count;
-            }
-            for (; i < k; i++) target[i] = (short)MathF.Round(row[i] * inverse);
+            for (i = TOps.Quantise(row, k, inverse, target); i < k; i++) target[i] = (short)MathF.Round(row[i] * inverse);
             if (k < stride) target[k] = 0;
         }
         new Span<short>(q + (nint)rows * stride, (paddedRows - rows) * stride).Clear();
         new Span<float>(scales + rows, paddedRows - rows).Clear();
-    }
-
-    /// <summary>
-    /// max |row[i]|, in 16 lanes without the NaN handling of TensorPrimitives.MaxMagnitude (twice this pass's cost in a
-    /// profile); a NaN in the row gives NaN or a finite maximum, and so NaN or garbage in C, as the float product would.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float MaxMagnitude(float* row, int k)
-    {
-        var max = Vector512<float>.Zero;
-        int i = 0;
-        for (; i <= k - Vector512<float>.Count; i += Vector512<float>.Count)
-            max = Vector512.MaxNative(max, Vector512.Abs(Vector512.Load(row + i)));
-        float result = 0;
-        for (int lane = 0; lane < Vector512<float>.Count; lane++) result = MathF.Max(result, max[lane]);
-        for (; i < k; i++) result = MathF.Max(result, MathF.Abs(row[i]));
-        return result;
     }
 }
