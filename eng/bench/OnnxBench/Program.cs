@@ -46,6 +46,15 @@ double largestDifference = managedLogLikelihood.Zip(onnxLogLikelihood, (a, b) =>
 Console.WriteLine($"log-likelihood K={evalK} of {evalRows} images: managed {managedEval:F2} s ({managedEval / evalBound:F2}x the FLOP-time bound {evalBound:F2} s), " +
     $"ONNX Runtime {onnxEval:F2} s ({onnxEval / evalBound:F2}x the bound, {onnxEval / managedEval:F2}x managed); mean {managedLogLikelihood.Average():F3} vs {onnxLogLikelihood.Average():F3} nats, largest relative difference {largestDifference:E1}");
 
+using (var int16 = model.UseScoringPrecision(ScoringPrecision.Int16))
+{
+    var int16LogLikelihood = new float[evalRows];
+    double int16Eval = Best(() => int16.LogLikelihood(evalValues, evalRows, int16LogLikelihood, evalK, sharedNoise: true));
+    double largestInt16Difference = managedLogLikelihood.Zip(int16LogLikelihood, (a, b) => Math.Abs(a - b)).Max();
+    Console.WriteLine($"  managed with ScoringPrecision.Int16: {int16Eval:F2} s ({int16Eval / evalBound:F2}x the bound, {onnxEval / int16Eval:F2}x faster than ONNX Runtime); " +
+        $"mean {int16LogLikelihood.Average():F3} nats, largest difference from float32 {largestInt16Difference:F4} nats");
+}
+
 var mean = new float[embedRows * model.LatentSize];
 var logVariance = new float[mean.Length];
 double managedEmbed = Best(() => model.Embed(embedValues, embedRows, mean, logVariance));
