@@ -74,7 +74,7 @@ internal sealed class ObservationLikelihood
     /// <see cref="VectorLogSpace"/>): with e = exp(−|o|), softplus(o) = max(o, 0) + log(1 + e) and σ(o) = 1/(1 + e)
     /// for o ≥ 0, e/(1 + e) below, which never overflows. The logs are summed as the log of a product: each lane
     /// multiplies up to <see cref="FactorsPerLog"/> factors 1 + e in [1, 2] and takes one log, a rounding error of at
-    /// most 64 half-ulps (4e-6) per lane instead of a log per feature (a fifth of the pass). Three separate vectorised
+    /// most 64 half-ulps (4e-6) per lane, where a log per feature took two fifths of the pass. Three separate vectorised
     /// passes cost twice as much on 784-pixel rows. The 16-lane path also runs where only 256-bit vectors are
     /// accelerated (emulated as two halves: AVX2 machines, and Intel AVX-512 ones on which .NET prefers 256 bits), with
     /// the same lanes and so the same results; the scalar remainder sums in double, so a machine without 256-bit
