@@ -1,3 +1,4 @@
+using Microsoft.ML.Vae.Anomaly;
 using Microsoft.ML.Vae.Datasets;
 using Microsoft.ML.Vae.Engine;
 using Microsoft.ML.Vae.Engine.Managed.LinearAlgebra;
@@ -74,6 +75,32 @@ public sealed class Int16ScoringTests
         CollectionAssert.AreEqual(before, model.LogLikelihood(test, 300, seed: 1), "the original model still scores in float32");
         using var back = int16.UseScoringPrecision(ScoringPrecision.Float32);
         CollectionAssert.AreEqual(before, back.LogLikelihood(test, 300, seed: 1));
+    }
+
+    [TestMethod]
+    public void AnAnomalyDetectorScoresInInt16CloseToFloat32AndLeavesTheOriginalAlone()
+    {
+        if (Int16Gemm.Width == GemmVectorWidth.Scalar) Assert.Inconclusive("ScoringPrecision.Int16 needs AVX2 or AVX-512.");
+        var options = new VaeAnomalyDetectorOptions
+        {
+            Model = new VaeModelOptions { HiddenSizes = [32], LatentSize = 3, Decoder = DecoderKind.Gaussian, LearnDecoderVariance = true },
+            Trainer = new VaeTrainerOptions { Epochs = 10, SampleCount = 2, BatchSize = 20, Threads = 2, Seed = 3 },
+            Score = AnomalyScoreKind.LikelihoodRatio, EvaluationSampleCount = 50, EnsembleSize = 2, TargetFalsePositiveRate = 0.1,
+        };
+        var rows = TestData.Clusters(120, 12, seed: 7);
+        using var detector = new VaeAnomalyTrainer(options).Fit(rows);
+        float[] before = detector.Score(rows);
+        using (var int16 = detector.UseScoringPrecision(ScoringPrecision.Int16))
+        {
+            Assert.AreEqual(ScoringPrecision.Int16, int16.Model.ScoringPrecision);
+            Assert.AreEqual(ScoringPrecision.Int16, int16.BackgroundModel!.ScoringPrecision);
+            Assert.AreEqual(detector.Threshold, int16.Threshold);
+            float[] low = int16.Score(rows);
+            double spread = before.Max() - before.Min();
+            for (int r = 0; r < rows.Rows; r++) Assert.AreEqual(before[r], low[r], 0.01 * spread, $"row {r}");
+            Assert.IsFalse(before.SequenceEqual(low), "int16 scoring gave float32's scores: it did not run");
+        }
+        CollectionAssert.AreEqual(before, detector.Score(rows), "the original detector still scores in float32 after the copy is disposed");
     }
 
     [TestMethod]
