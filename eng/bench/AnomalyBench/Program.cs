@@ -6,6 +6,7 @@
 //     [--eval-k 100] [--score LatentNeighbourDistance] [--decoder Gaussian] [--threads 0] [--engine Managed|LibTorch]
 //     [--raw true (also score with -log p(x) alone)] [--neighbours 5] [--seed 1] [--prior Standard|LearnedGaussian|Vamp]
 //     [--pseudo-inputs 500] [--decoder-variance 0.135 (e^-2)] [--init Glorot|FanInUniform] [--ensemble 1] [--data FOLDER] [--out FILE.md]
+//     [--int16 true (also score with a ScoringPrecision.Int16 copy of the detector: its AUROC, seconds, changed verdicts)]
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -20,8 +21,9 @@ Console.WriteLine($"Fashion-MNIST from {data.Folder}{(data.IsBundledSubset ? " (
 Console.WriteLine($"Settings: {arguments}");
 
 var table = new StringBuilder();
-table.AppendLine("| class | PCA-20 error | VAE -log p(x) | VAE " + arguments.Score + " | PCA s | train s | score s |");
-table.AppendLine("|---|---|---|---|---|---|---|");
+table.AppendLine("| class | PCA-20 error | VAE -log p(x) | VAE " + arguments.Score + " | PCA s | train s | score s |" +
+    (arguments.Int16 ? " int16 AUROC | int16 score s | verdicts changed |" : ""));
+table.AppendLine("|---|---|---|---|---|---|---|" + (arguments.Int16 ? "---|---|---|" : ""));
 var pcaResults = new List<double>();
 var rawResults = new List<double>();
 var detectorResults = new List<double>();
@@ -47,10 +49,21 @@ foreach (int c in arguments.Classes)
     if (arguments.Raw)
         rawAuroc = Auroc(detector.Model.LogLikelihood(data.Test.Images, detector.EvaluationSampleCount, detector.ScoringSeed).Select(v => -v).ToArray(), isAnomaly);
 
+    string int16Columns = "";
+    if (arguments.Int16)
+    {
+        using var int16 = detector.UseScoringPrecision(ScoringPrecision.Int16);
+        clock.Restart();
+        var int16Scores = int16.Score(data.Test.Images);
+        double int16Seconds = clock.Elapsed.TotalSeconds;
+        int changed = scores.Zip(int16Scores).Count(p => (p.First > detector.Threshold) != (p.Second > detector.Threshold));
+        int16Columns = $" {Auroc(int16Scores, isAnomaly):F3} | {int16Seconds:F1} | {changed} |";
+    }
+
     pcaResults.Add(pcaAuroc);
     rawResults.Add(rawAuroc);
     detectorResults.Add(detectorAuroc);
-    string line = $"| {c} {FashionMnist.ClassNames[c]} | {pcaAuroc:F3} | {rawAuroc:F3} | {detectorAuroc:F3} | {pcaSeconds:F0} | {trainSeconds:F0} | {scoreSeconds:F0} |";
+    string line = $"| {c} {FashionMnist.ClassNames[c]} | {pcaAuroc:F3} | {rawAuroc:F3} | {detectorAuroc:F3} | {pcaSeconds:F0} | {trainSeconds:F0} | {(arguments.Int16 ? $"{scoreSeconds:F1}" : $"{scoreSeconds:F0}")} |{int16Columns}";
     table.AppendLine(line);
     Console.WriteLine(line);
 }
@@ -79,7 +92,7 @@ static double Auroc(float[] scores, bool[] isAnomaly) => AnomalyEvaluator.Evalua
 internal sealed record BenchArguments(int[] Classes, int Epochs, int TrainK, int EvalK, AnomalyScoreKind Score, DecoderKind Decoder,
     int Threads, EngineKind Engine, bool Raw, string? DataFolder, string? OutputFile, int Neighbours = 5, int Seed = 1,
     PriorKind Prior = PriorKind.Standard, int PseudoInputs = 500, float? DecoderVariance = null,
-    WeightInitialization Initialization = WeightInitialization.Glorot, int Ensemble = 1)
+    WeightInitialization Initialization = WeightInitialization.Glorot, int Ensemble = 1, bool Int16 = false)
 {
     public static BenchArguments Parse(string[] args)
     {
@@ -106,6 +119,7 @@ internal sealed record BenchArguments(int[] Classes, int Epochs, int TrainK, int
                 "--ensemble" => result with { Ensemble = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--init" => result with { Initialization = Enum.Parse<WeightInitialization>(Value(), ignoreCase: true) },
                 "--prior" => result with { Prior = Enum.Parse<PriorKind>(Value(), ignoreCase: true) },
+                "--int16" => result with { Int16 = bool.Parse(Value()) },
                 "--pseudo-inputs" => result with { PseudoInputs = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 _ => throw new ArgumentException($"Unknown option {args[i]}; see the comment at the top of Program.cs."),
             };
