@@ -99,6 +99,8 @@ internal static class FashionMnistCommand
         if (s.TrainSize < 1) throw new ArgumentException($"--train-size must be at least 1 (got {s.TrainSize}).");
         if (s.EvalSize < 0) throw new ArgumentException($"--eval-size cannot be negative (got {s.EvalSize}).");
         if (s.EvalK < 1) throw new ArgumentException($"--eval-k must be at least 1 (got {s.EvalK}).");
+        if (s.EvalPrecision != ScoringPrecision.Float32 && s.Engine != EngineKind.Managed)
+            throw new ArgumentException($"--eval-precision {s.EvalPrecision.ToString().ToLowerInvariant()} runs on the managed engine only: use --engine managed, or --eval-precision float32.");
         if (s.Output is not null) CommandPaths.CheckOutput(s.Output, "--out");
         if (s.Json is not null) CommandPaths.CheckOutput(s.Json, "--json");
         if (s.Output is not null && s.Json is not null) CommandPaths.CheckDistinct(s.Json, "--json", s.Output, "--out");

@@ -132,6 +132,8 @@ public sealed class CommandLineErrorTests
     {
         AssertUserError(Train("--out", _folder), "--out");
         AssertUserError(Train("--json", InFolder("missing/r.json")), "--json");
+        AssertUserError(Train("--eval-precision", "int16", "--engine", "libtorch"), "--eval-precision int16 runs on the managed engine only");
+        AssertUserError(Train("--eval-precision", "bf16"), "--eval-precision");
     }
 
     [TestMethod]
