@@ -51,7 +51,8 @@ internal static class FashionMnistCommand
             {
                 var settings = new RunSettings(
                     Get(data), Get(k), Get(epochs), Get(batch), ParseWidths(Get(hidden)), Get(latent), Get(trainSize), Get(evalSize),
-                    Get(evalK), CommandChoices.Parse("--eval-precision", Get(evalPrecision), CommandChoices.PrecisionNames), ParseBinarization(Get(binarize)), Get(lr), Get(seed), Get(threads), ParseEngine(Get(engine)), Get(device), Get(trainOnDevice),
+                    Get(evalK), CommandChoices.Parse("--eval-precision", Get(evalPrecision), CommandChoices.PrecisionNames),
+                    ParseBinarization(Get(binarize)), Get(lr), Get(seed), Get(threads), ParseEngine(Get(engine)), Get(device), Get(trainOnDevice),
                     CommandChoices.Parse("--estimator", Get(estimator), EstimatorNames), CommandChoices.Parse("--objective", Get(objective), ObjectiveNames),
                     CommandChoices.Parse("--prior", Get(prior), PriorNames), CommandChoices.Parse("--activation", Get(activation), ActivationNames), Get(validation),
                     Get(output), Get(json));
@@ -73,7 +74,8 @@ internal static class FashionMnistCommand
     };
 
     private sealed record RunSettings(string? Data, int K, int Epochs, int Batch, int[] Hidden, int Latent, int TrainSize, int EvalSize,
-        int EvalK, ScoringPrecision EvalPrecision, Binarization Binarization, float LearningRate, int Seed, int Threads, EngineKind Engine, string? Device, bool TrainOnDevice,
+        int EvalK, ScoringPrecision EvalPrecision, Binarization Binarization, float LearningRate, int Seed, int Threads, EngineKind Engine,
+        string? Device, bool TrainOnDevice,
         GradientEstimator Estimator, TrainingObjective Objective, PriorKind Prior, Activation Activation, double Validation, string? Output, string? Json);
 
     private static readonly Dictionary<string, GradientEstimator> EstimatorNames = new()
@@ -100,7 +102,8 @@ internal static class FashionMnistCommand
         if (s.EvalSize < 0) throw new ArgumentException($"--eval-size cannot be negative (got {s.EvalSize}).");
         if (s.EvalK < 1) throw new ArgumentException($"--eval-k must be at least 1 (got {s.EvalK}).");
         if (s.EvalPrecision != ScoringPrecision.Float32 && s.Engine != EngineKind.Managed)
-            throw new ArgumentException($"--eval-precision {s.EvalPrecision.ToString().ToLowerInvariant()} runs on the managed engine only: use --engine managed, or --eval-precision float32.");
+            throw new ArgumentException($"--eval-precision {s.EvalPrecision.ToString().ToLowerInvariant()} runs on the managed engine only: " +
+                "use --engine managed, or --eval-precision float32.");
         if (s.Output is not null) CommandPaths.CheckOutput(s.Output, "--out");
         if (s.Json is not null) CommandPaths.CheckOutput(s.Json, "--json");
         if (s.Output is not null && s.Json is not null) CommandPaths.CheckDistinct(s.Json, "--json", s.Output, "--out");
